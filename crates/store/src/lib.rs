@@ -1,0 +1,35 @@
+//! The storage model of Portcullis and the trait its engines implement.
+//!
+//! Domain types ([`Uid`], [`UidValidity`], [`ModSeq`], [`MailboxName`], [`FlagSet`], ...) live
+//! here so that `session` speaks in them and never in SQL rows; engines (`store-sqlite`,
+//! later `store-postgres`) implement [`Store`] and are checked by the one conformance suite
+//! in [`conformance`] (feature `conformance`).
+//!
+//! ```text
+//! session ──► Store (trait) ──► store-sqlite ──► SQLite file (WAL, group commit)
+//!                 ▲                   │
+//!                 └─ ChangeNotifier ◄─┘ (after each durable commit)
+//! ```
+
+mod account;
+mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod flags;
+mod ids;
+mod model;
+mod name;
+mod notify;
+
+pub use account::{Account, AccountName, AccountNameError};
+pub use backend::Store;
+pub use error::{StoreError, StoreResult};
+pub use flags::{FlagOperation, FlagSet, Keyword, SystemFlag};
+pub use ids::{AccountId, MailboxId, ModSeq, Uid, UidValidity};
+pub use model::{
+    AppendOutcome, CopyOutcome, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
+    MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SpecialUse,
+};
+pub use name::{MailboxName, MailboxNameError, SEPARATOR};
+pub use notify::{ChangeNotifier, ChangeWatch};

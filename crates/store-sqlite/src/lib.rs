@@ -1,0 +1,406 @@
+//! The embedded storage engine: one SQLite database (`index.sqlite`) in the data directory,
+//! implementing [`portcullis_store::Store`].
+//!
+//! Why SQLite: one file, transactions with real durability (`journal_mode=WAL`,
+//! `synchronous=FULL`: a COMMIT returns after the WAL is fsynced), readers that never wait
+//! for the writer, and nothing to administer. Its one limit, a single writer, is turned into
+//! an advantage by group commit (see `writer`): every write request goes to one thread that
+//! runs whatever is queued in one transaction, so concurrent APPENDs share one fsync.
+//!
+//! ```text
+//! Store method ──write──► writer thread (1 connection): batch ─► COMMIT ─► notify ─► reply
+//!              ──read───► spawn_blocking on a pooled read-only connection (one snapshot)
+//! ```
+//!
+//! # Schema
+//!
+//! | table | key | holds |
+//! | --- | --- | --- |
+//! | `meta` | key | store-wide counters: `last_uid_validity` |
+//! | `accounts` | id; UNIQUE name | login name, password hash |
+//! | `mailboxes` | id (AUTOINCREMENT); UNIQUE (account, name) | UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, recent floor, special use, selectable |
+//! | `subscriptions` | (account, name) | subscribed names, existing or not |
+//! | `contents` | id | size, postcard-encoded `MessageSummary`, reference count |
+//! | `content_data` | content id | the raw bytes |
+//! | `messages` | (mailbox, uid), WITHOUT ROWID; index (mailbox, modseq) | modseq, system flags (bits), keywords, internal date and zone, size, content id |
+//! | `expunged` | (mailbox, uid), WITHOUT ROWID; index (mailbox, modseq) | the MODSEQ of each expunge, for CONDSTORE/QRESYNC |
+//! | `mailbox_keywords` | (mailbox, keyword NOCASE) | keywords ever used, for FLAGS |
+//!
+//! - A message's content is stored once and shared by COPY, MOVE, RENAME INBOX (and later by
+//!   every LMTP recipient). Two triggers on `messages` keep `contents.refcount` exact — for
+//!   deletes through foreign-key cascades too — and delete a content (and by cascade its
+//!   bytes) in the same transaction as its last message. `messages.content_id` has no
+//!   foreign key on purpose: the triggers are the integrity mechanism, and an FK would need
+//!   one more index on `messages` just to be checked on every content deletion.
+//! - The raw bytes live in `content_data`, apart from `contents`, so reading the summaries of
+//!   100,000 messages never walks the overflow pages of the big blobs. `messages.size`
+//!   repeats the (immutable) content size so that STATUS SIZE and FETCH RFC822.SIZE need no
+//!   join.
+//! - `messages` is keyed (mailbox, uid) WITHOUT ROWID: a mailbox is one contiguous B-tree
+//!   range, and a request's UIDs are read with a few range scans (see `uid_set`), never with a
+//!   giant `IN (...)`.
+//! - Mailbox ids are AUTOINCREMENT so they are never reused: a watch or a session holding the
+//!   id of a deleted mailbox can never see another mailbox under it.
+//!
+//! # Choices
+//!
+//! - **UIDVALIDITY** comes from one store-wide counter, `max(last + 1, now in Unix seconds)`:
+//!   every mailbox incarnation gets a value never given before in this store, and a store
+//!   rebuilt from scratch starts from the clock, so it is unlikely to repeat a value a client
+//!   cached from the old one.
+//! - **MODSEQ**: each request takes at most one new MODSEQ per mailbox it changes
+//!   (`highest_modseq + 1`), expunges included; reads and no-op STOREs take none.
+//! - **DELETE with children** leaves the row as a `\Noselect` placeholder: its messages are
+//!   expunged (logged with a new MODSEQ, so selected sessions see them go), its special use
+//!   and keyword list cleared. **CREATE over a placeholder** deletes the placeholder row and
+//!   inserts a new mailbox: new id, new UIDVALIDITY, UIDNEXT 1, MODSEQ 1. Because the id is
+//!   new, no id's MODSEQ ever goes backwards; a session still holding the old id gets
+//!   `MailboxGone`.
+//! - **Deleting a mailbox** (or an account) wakes the mailbox's watchers with a MODSEQ one
+//!   past the last, so that sessions that have it selected notice at once and find it gone.
+//! - **RENAME INBOX** creates the target as a new mailbox and MOVEs every message into it
+//!   (new UIDs from 1, new UIDVALIDITY; INBOX logs the expunges and keeps its UIDNEXT). RENAME
+//!   does not change subscriptions (RFC 9051 6.3.9: the server must not remove them).
+//! - **`\Recent`**: `recent_floor` is the lowest UID no session has claimed; `claim_recent`
+//!   hands `[recent_floor, uid_next)` to one caller and raises the floor.
+//! - The data directory is created private (mode 0700 on Unix): it holds mail and password
+//!   hashes.
+
+mod accounts;
+mod error;
+mod mailboxes;
+mod messages;
+mod readers;
+mod rows;
+mod schema;
+mod uid_set;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use portcullis_mime::MessageSummary;
+use portcullis_store::{
+    Account, AccountId, AccountName, AppendOutcome, ChangeNotifier, ChangeWatch, CopyOutcome,
+    FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
+    MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, Store, StoreError,
+    StoreResult, Uid,
+};
+use rusqlite::Connection;
+
+use crate::error::{DbResult, Failure};
+use crate::messages::Transfer;
+use crate::readers::{BUSY_TIMEOUT, ReadPool, STATEMENT_CACHE};
+use crate::uid_set::UidSet;
+use crate::writer::Writer;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "index.sqlite";
+
+/// Read-only connections kept open.
+const READERS: usize = 4;
+
+/// The SQLite store. Cheap to share behind an `Arc`; dropping it finishes the queued writes.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: ReadPool,
+    notifier: Arc<ChangeNotifier>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir`: the directory, `dir/index.sqlite`, and
+    /// the schema. Blocks while it migrates; call it before serving.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        create_private_dir(dir).map_err(|error| {
+            StoreError::Backend(format!("cannot create {}: {error}", dir.display()))
+        })?;
+        let path = dir.join(DATABASE_FILE);
+        let mut conn = open_writer(&path)?;
+        schema::migrate(&mut conn)?;
+        let readers = ReadPool::open(&path, READERS)?;
+        let notifier = Arc::new(ChangeNotifier::new());
+        let writer = Writer::start(conn, Arc::clone(&notifier)).map_err(|error| {
+            StoreError::Backend(format!("cannot start the sqlite writer: {error}"))
+        })?;
+        Ok(SqliteStore {
+            path,
+            writer,
+            readers,
+            notifier,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Transactions committed since the store was opened (for tests and metrics: with group
+    /// commit it grows slower than the number of write requests).
+    pub fn commit_count(&self) -> u64 {
+        self.writer.commit_count()
+    }
+}
+
+fn open_writer(path: &Path) -> DbResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Failure::Internal(format!(
+            "the database refused WAL mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(
+        &self,
+        name: &AccountName,
+        password_hash: &str,
+    ) -> StoreResult<AccountId> {
+        let (name, password_hash) = (name.clone(), password_hash.to_owned());
+        self.writer
+            .write(move |tx, _| accounts::create(tx, &name, &password_hash))
+            .await
+    }
+
+    async fn set_password(&self, name: &AccountName, password_hash: &str) -> StoreResult<()> {
+        let (name, password_hash) = (name.clone(), password_hash.to_owned());
+        self.writer
+            .write(move |tx, _| accounts::set_password(tx, &name, &password_hash))
+            .await
+    }
+
+    async fn delete_account(&self, name: &AccountName) -> StoreResult<()> {
+        let name = name.clone();
+        self.writer
+            .write(move |tx, changes| accounts::delete(tx, changes, &name))
+            .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.readers.read(|tx| accounts::list(tx)).await
+    }
+
+    async fn account(&self, name: &AccountName) -> StoreResult<Option<Account>> {
+        let name = name.clone();
+        self.readers.read(move |tx| accounts::find(tx, &name)).await
+    }
+
+    async fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<MailboxInfo>> {
+        self.readers
+            .read(move |tx| mailboxes::list(tx, account))
+            .await
+    }
+
+    async fn mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<MailboxInfo> {
+        let name = name.clone();
+        self.readers
+            .read(move |tx| mailboxes::find(tx, account, &name))
+            .await
+    }
+
+    async fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> StoreResult<MailboxInfo> {
+        let name = name.clone();
+        self.writer
+            .write(move |tx, changes| mailboxes::create(tx, changes, account, &name, special_use))
+            .await
+    }
+
+    async fn delete_mailbox(&self, account: AccountId, name: &MailboxName) -> StoreResult<()> {
+        let name = name.clone();
+        self.writer
+            .write(move |tx, changes| mailboxes::delete(tx, changes, account, &name))
+            .await
+    }
+
+    async fn rename_mailbox(
+        &self,
+        account: AccountId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> StoreResult<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.writer
+            .write(move |tx, changes| mailboxes::rename(tx, changes, account, &from, &to))
+            .await
+    }
+
+    async fn set_subscribed(
+        &self,
+        account: AccountId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> StoreResult<()> {
+        let name = name.clone();
+        self.writer
+            .write(move |tx, _| mailboxes::set_subscribed(tx, account, &name, subscribed))
+            .await
+    }
+
+    async fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<MailboxName>> {
+        self.readers
+            .read(move |tx| mailboxes::subscriptions(tx, account))
+            .await
+    }
+
+    async fn status(&self, mailbox: MailboxId) -> StoreResult<MailboxStatus> {
+        self.readers
+            .read(move |tx| mailboxes::status(tx, mailbox))
+            .await
+    }
+
+    async fn snapshot(&self, mailbox: MailboxId) -> StoreResult<MailboxSnapshot> {
+        self.readers
+            .read(move |tx| messages::snapshot(tx, mailbox))
+            .await
+    }
+
+    async fn changes_since(
+        &self,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> StoreResult<MailboxChanges> {
+        self.readers
+            .read(move |tx| messages::changes_since(tx, mailbox, since))
+            .await
+    }
+
+    async fn append(
+        &self,
+        mailbox: MailboxId,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<AppendOutcome> {
+        self.writer
+            .write(move |tx, changes| messages::append(tx, changes, mailbox, &messages))
+            .await
+    }
+
+    async fn messages(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<MessageMeta>> {
+        let uids = UidSet::listed(uids);
+        self.readers
+            .read(move |tx| messages::metas(tx, mailbox, &uids))
+            .await
+    }
+
+    async fn summaries(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, MessageSummary)>> {
+        let uids = UidSet::listed(uids);
+        self.readers
+            .read(move |tx| messages::summaries(tx, mailbox, &uids))
+            .await
+    }
+
+    async fn raw_message(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<Bytes>> {
+        self.readers
+            .read(move |tx| messages::raw(tx, mailbox, uid))
+            .await
+    }
+
+    async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        operation: FlagOperation,
+        flags: &FlagSet,
+        unchanged_since: Option<ModSeq>,
+    ) -> StoreResult<FlagUpdate> {
+        let (uids, flags) = (UidSet::listed(uids), flags.clone());
+        self.writer
+            .write(move |tx, changes| {
+                messages::store_flags(
+                    tx,
+                    changes,
+                    mailbox,
+                    &uids,
+                    operation,
+                    &flags,
+                    unchanged_since,
+                )
+            })
+            .await
+    }
+
+    async fn expunge(&self, mailbox: MailboxId, uids: Option<&[Uid]>) -> StoreResult<Vec<Uid>> {
+        let uids = UidSet::from_option(uids);
+        self.writer
+            .write(move |tx, changes| messages::expunge(tx, changes, mailbox, &uids))
+            .await
+    }
+
+    async fn copy(
+        &self,
+        source: MailboxId,
+        uids: &[Uid],
+        target: MailboxId,
+    ) -> StoreResult<CopyOutcome> {
+        self.transfer(source, uids, target, Transfer::Copy).await
+    }
+
+    async fn move_messages(
+        &self,
+        source: MailboxId,
+        uids: &[Uid],
+        target: MailboxId,
+    ) -> StoreResult<CopyOutcome> {
+        self.transfer(source, uids, target, Transfer::Move).await
+    }
+
+    async fn claim_recent(&self, mailbox: MailboxId) -> StoreResult<Option<(Uid, Uid)>> {
+        self.writer
+            .write(move |tx, _| mailboxes::claim_recent(tx, mailbox))
+            .await
+    }
+
+    fn watch(&self, mailbox: MailboxId, current: ModSeq) -> ChangeWatch {
+        self.notifier.watch(mailbox, current)
+    }
+}
+
+impl SqliteStore {
+    async fn transfer(
+        &self,
+        source: MailboxId,
+        uids: &[Uid],
+        target: MailboxId,
+        how: Transfer,
+    ) -> StoreResult<CopyOutcome> {
+        let uids = UidSet::listed(uids);
+        self.writer
+            .write(move |tx, changes| messages::transfer(tx, changes, source, &uids, target, how))
+            .await
+    }
+}

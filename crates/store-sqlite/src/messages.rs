@@ -1,0 +1,436 @@
+//! Messages: APPEND, COPY/MOVE, STORE, EXPUNGE, and the reads SELECT and FETCH need.
+//!
+//! A message row holds what changes (flags, MODSEQ) and what FETCH lists most (UID, date,
+//! size); the bytes and the parse live in `contents`/`content_data`, shared by every copy
+//! and reference-counted by triggers on `messages`.
+
+use bytes::Bytes;
+use portcullis_mime::MessageSummary;
+use portcullis_store::{
+    AppendOutcome, CopyOutcome, FlagOperation, FlagSet, FlagUpdate, InternalDate, Keyword,
+    MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq, NewMessage,
+    SystemFlag, Uid,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::{DbResult, Failure};
+use crate::mailboxes::{self, Mailbox};
+use crate::rows;
+use crate::uid_set::UidSet;
+use crate::writer::Changes;
+
+/// Whether COPY keeps or expunges the originals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    /// COPY: the originals stay.
+    Copy,
+    /// MOVE (RFC 6851): the originals are expunged in the same transaction.
+    Move,
+}
+
+const COLUMNS: &str = "uid, modseq, flags, keywords, internal_date, tz_offset, size, content_id";
+
+/// One message row.
+#[derive(Debug, Clone)]
+struct Stored {
+    uid: Uid,
+    modseq: ModSeq,
+    flags: FlagSet,
+    internal_date: InternalDate,
+    size: u64,
+    content_id: i64,
+}
+
+impl Stored {
+    fn read(row: &Row<'_>) -> DbResult<Stored> {
+        Ok(Stored {
+            uid: rows::uid(row.get(0)?)?,
+            modseq: rows::modseq(row.get(1)?)?,
+            flags: rows::flags(row.get(2)?, row.get_ref(3)?.as_str_or_null()?),
+            internal_date: InternalDate {
+                unix_seconds: row.get(4)?,
+                offset_minutes: rows::offset_minutes(row.get(5)?)?,
+            },
+            size: rows::size(row.get(6)?)?,
+            content_id: row.get(7)?,
+        })
+    }
+
+    fn flags(self) -> MessageFlags {
+        MessageFlags {
+            uid: self.uid,
+            flags: self.flags,
+            modseq: self.modseq,
+        }
+    }
+
+    fn meta(self) -> MessageMeta {
+        MessageMeta {
+            uid: self.uid,
+            flags: self.flags,
+            modseq: self.modseq,
+            internal_date: self.internal_date,
+            size: self.size,
+        }
+    }
+}
+
+/// Runs `select` (whose parameters are mailbox, first UID, last UID, and whose first column
+/// is the UID) once per span of `uids`, handing each row in `uids` to `each`, ascending.
+fn scan(
+    conn: &Connection,
+    select: &str,
+    mailbox: MailboxId,
+    uids: &UidSet,
+    mut each: impl FnMut(&Row<'_>) -> DbResult<()>,
+) -> DbResult<()> {
+    let mut stmt = conn.prepare_cached(select)?;
+    for (first, last) in uids.spans() {
+        let mut found = stmt.query(params![mailbox.0, first, last])?;
+        while let Some(row) = found.next()? {
+            if uids.contains(rows::uid(row.get(0)?)?) {
+                each(row)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The message rows of `uids`, ascending.
+fn load(conn: &Connection, mailbox: MailboxId, uids: &UidSet) -> DbResult<Vec<Stored>> {
+    let select = format!(
+        "SELECT {COLUMNS} FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+    );
+    let mut stored = Vec::new();
+    scan(conn, &select, mailbox, uids, |row| {
+        stored.push(Stored::read(row)?);
+        Ok(())
+    })?;
+    Ok(stored)
+}
+
+fn insert_row(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uid: Uid,
+    modseq: ModSeq,
+    message: &Stored,
+) -> DbResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, tz_offset, size, content_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        mailbox.0,
+        uid.get(),
+        rows::sql_modseq(modseq),
+        message.flags.system_bits(),
+        rows::keywords_text(&message.flags),
+        message.internal_date.unix_seconds,
+        message.internal_date.offset_minutes,
+        i64::try_from(message.size).unwrap_or(i64::MAX),
+        message.content_id,
+    ])?;
+    Ok(())
+}
+
+/// Adds keywords to the mailbox's list of keywords ever used (first spelling kept).
+fn register_keywords(conn: &Connection, mailbox: MailboxId, keywords: &[Keyword]) -> DbResult<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO mailbox_keywords (mailbox_id, keyword) VALUES (?1, ?2)",
+    )?;
+    for keyword in keywords {
+        stmt.execute(params![mailbox.0, keyword.as_str()])?;
+    }
+    Ok(())
+}
+
+/// The keywords ever used in a mailbox, sorted.
+fn keywords(conn: &Connection, mailbox: MailboxId) -> DbResult<Vec<Keyword>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?1")?;
+    let mut found = stmt.query([mailbox.0])?;
+    let mut keywords = Vec::new();
+    while let Some(row) = found.next()? {
+        keywords.extend(Keyword::new(row.get_ref(0)?.as_str()?));
+    }
+    keywords.sort();
+    Ok(keywords)
+}
+
+/// Stores the bytes and parse of a new message once; returns the content id.
+fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
+    let summary = postcard::to_stdvec(&message.summary)
+        .map_err(|error| Failure::Internal(format!("cannot encode a message summary: {error}")))?;
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO contents (size, summary, refcount) VALUES (?1, ?2, 0) RETURNING id",
+        )?
+        .query_row(
+            params![rows::sql_size(message.raw.len())?, summary],
+            |row| row.get(0),
+        )?;
+    conn.prepare_cached("INSERT INTO content_data (content_id, raw) VALUES (?1, ?2)")?
+        .execute(params![id, message.raw.as_ref()])?;
+    Ok(id)
+}
+
+/// APPEND / MULTIAPPEND: all messages in one request, contiguous UIDs, one MODSEQ.
+pub(crate) fn append(
+    conn: &Connection,
+    changes: &mut Changes,
+    mailbox: MailboxId,
+    messages: &[NewMessage],
+) -> DbResult<AppendOutcome> {
+    let target = mailboxes::selectable(conn, mailbox)?;
+    let uids = mailboxes::allocate_uids(conn, &target, messages.len())?;
+    if !messages.is_empty() {
+        let modseq = mailboxes::next_modseq(conn, changes, mailbox)?;
+        for (message, uid) in messages.iter().zip(&uids) {
+            let stored = Stored {
+                uid: *uid,
+                modseq,
+                flags: message.flags.clone(),
+                internal_date: message.internal_date,
+                size: u64::try_from(message.raw.len()).unwrap_or(u64::MAX),
+                content_id: insert_content(conn, message)?,
+            };
+            insert_row(conn, mailbox, *uid, modseq, &stored)?;
+            register_keywords(conn, mailbox, message.flags.keywords())?;
+        }
+    }
+    Ok(AppendOutcome {
+        uid_validity: target.uid_validity,
+        uids,
+    })
+}
+
+/// COPY or MOVE: the target rows share the originals' contents, keep flags and dates, and
+/// take new UIDs and the target's next MODSEQ.
+pub(crate) fn transfer(
+    conn: &Connection,
+    changes: &mut Changes,
+    source: MailboxId,
+    uids: &UidSet,
+    target: MailboxId,
+    how: Transfer,
+) -> DbResult<CopyOutcome> {
+    mailboxes::selectable(conn, source)?;
+    let target_row: Mailbox = mailboxes::selectable(conn, target)?;
+    let originals = load(conn, source, uids)?;
+    let new_uids = mailboxes::allocate_uids(conn, &target_row, originals.len())?;
+    let mut outcome = CopyOutcome {
+        uid_validity: target_row.uid_validity,
+        source: originals.iter().map(|message| message.uid).collect(),
+        target: new_uids.clone(),
+        expunge_modseq: None,
+    };
+    if originals.is_empty() {
+        return Ok(outcome);
+    }
+    let modseq = mailboxes::next_modseq(conn, changes, target)?;
+    for (message, uid) in originals.iter().zip(&new_uids) {
+        insert_row(conn, target, *uid, modseq, message)?;
+        register_keywords(conn, target, message.flags.keywords())?;
+    }
+    if how == Transfer::Move {
+        let expunge_modseq = mailboxes::next_modseq(conn, changes, source)?;
+        remove(conn, source, &outcome.source, expunge_modseq)?;
+        outcome.expunge_modseq = Some(expunge_modseq);
+    }
+    Ok(outcome)
+}
+
+/// Deletes messages and logs their UIDs as expunged at `modseq`.
+fn remove(conn: &Connection, mailbox: MailboxId, uids: &[Uid], modseq: ModSeq) -> DbResult<()> {
+    let mut delete =
+        conn.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    let mut log =
+        conn.prepare_cached("INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")?;
+    for uid in uids {
+        delete.execute(params![mailbox.0, uid.get()])?;
+        log.execute(params![mailbox.0, uid.get(), rows::sql_modseq(modseq)])?;
+    }
+    Ok(())
+}
+
+/// Expunges the messages of `uids` whose flags pass `which`; returns their UIDs, ascending.
+pub(crate) fn expunge_matching(
+    conn: &Connection,
+    changes: &mut Changes,
+    mailbox: MailboxId,
+    uids: &UidSet,
+    which: impl Fn(&FlagSet) -> bool,
+) -> DbResult<Vec<Uid>> {
+    let doomed: Vec<Uid> = load(conn, mailbox, uids)?
+        .into_iter()
+        .filter(|message| which(&message.flags))
+        .map(|message| message.uid)
+        .collect();
+    if !doomed.is_empty() {
+        let modseq = mailboxes::next_modseq(conn, changes, mailbox)?;
+        remove(conn, mailbox, &doomed, modseq)?;
+    }
+    Ok(doomed)
+}
+
+/// EXPUNGE / UID EXPUNGE: the `\Deleted` messages, limited to `uids`.
+pub(crate) fn expunge(
+    conn: &Connection,
+    changes: &mut Changes,
+    mailbox: MailboxId,
+    uids: &UidSet,
+) -> DbResult<Vec<Uid>> {
+    mailboxes::selectable(conn, mailbox)?;
+    expunge_matching(conn, changes, mailbox, uids, |flags| {
+        flags.contains(SystemFlag::Deleted)
+    })
+}
+
+/// STORE with UNCHANGEDSINCE (RFC 7162 3.1.3): messages changed after `unchanged_since` are
+/// left alone and reported; only messages whose flags really change take the (one) MODSEQ.
+pub(crate) fn store_flags(
+    conn: &Connection,
+    changes: &mut Changes,
+    mailbox: MailboxId,
+    uids: &UidSet,
+    operation: FlagOperation,
+    flags: &FlagSet,
+    unchanged_since: Option<ModSeq>,
+) -> DbResult<FlagUpdate> {
+    mailboxes::selectable(conn, mailbox)?;
+    let mut update = FlagUpdate {
+        changed: Vec::new(),
+        modified: Vec::new(),
+    };
+    for message in load(conn, mailbox, uids)? {
+        if unchanged_since.is_some_and(|limit| message.modseq > limit) {
+            update.modified.push(message.uid);
+            continue;
+        }
+        let mut new_flags = message.flags;
+        if new_flags.apply(operation, flags) {
+            update.changed.push(MessageFlags {
+                uid: message.uid,
+                flags: new_flags,
+                modseq: message.modseq,
+            });
+        }
+    }
+    if update.changed.is_empty() {
+        return Ok(update);
+    }
+    let modseq = mailboxes::next_modseq(conn, changes, mailbox)?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2",
+    )?;
+    for message in &mut update.changed {
+        message.modseq = modseq;
+        stmt.execute(params![
+            mailbox.0,
+            message.uid.get(),
+            message.flags.system_bits(),
+            rows::keywords_text(&message.flags),
+            rows::sql_modseq(modseq),
+        ])?;
+    }
+    if operation != FlagOperation::Remove {
+        register_keywords(conn, mailbox, flags.keywords())?;
+    }
+    Ok(update)
+}
+
+/// Everything SELECT needs.
+pub(crate) fn snapshot(conn: &Connection, mailbox: MailboxId) -> DbResult<MailboxSnapshot> {
+    let row = mailboxes::selectable(conn, mailbox)?;
+    Ok(MailboxSnapshot {
+        uid_validity: row.uid_validity,
+        uid_next: row.uid_next,
+        highest_modseq: row.highest_modseq,
+        keywords: keywords(conn, mailbox)?,
+        messages: load(conn, mailbox, &UidSet::All)?
+            .into_iter()
+            .map(Stored::flags)
+            .collect(),
+    })
+}
+
+/// Messages changed and UIDs expunged after `since`.
+pub(crate) fn changes_since(
+    conn: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> DbResult<MailboxChanges> {
+    let row = mailboxes::selectable(conn, mailbox)?;
+    let since = rows::sql_modseq(since);
+    let mut changed = Vec::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
+    ))?;
+    let mut found = stmt.query(params![mailbox.0, since])?;
+    while let Some(found_row) = found.next()? {
+        changed.push(Stored::read(found_row)?.flags());
+    }
+    let mut expunged = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+    )?;
+    let mut found = stmt.query(params![mailbox.0, since])?;
+    while let Some(found_row) = found.next()? {
+        expunged.push(rows::uid(found_row.get(0)?)?);
+    }
+    Ok(MailboxChanges {
+        uid_next: row.uid_next,
+        highest_modseq: row.highest_modseq,
+        keywords: keywords(conn, mailbox)?,
+        changed,
+        expunged,
+    })
+}
+
+/// Flags, dates and sizes of `uids`.
+pub(crate) fn metas(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &UidSet,
+) -> DbResult<Vec<MessageMeta>> {
+    mailboxes::selectable(conn, mailbox)?;
+    Ok(load(conn, mailbox, uids)?
+        .into_iter()
+        .map(Stored::meta)
+        .collect())
+}
+
+/// The parsed structure of `uids`. Reads `contents` only, never the raw bytes.
+pub(crate) fn summaries(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &UidSet,
+) -> DbResult<Vec<(Uid, MessageSummary)>> {
+    mailboxes::selectable(conn, mailbox)?;
+    let select =
+        "SELECT m.uid, c.summary FROM messages AS m JOIN contents AS c ON c.id = m.content_id
+                  WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid";
+    let mut summaries = Vec::new();
+    scan(conn, select, mailbox, uids, |row| {
+        let summary = postcard::from_bytes(row.get_ref(1)?.as_blob()?).map_err(|error| {
+            Failure::Internal(format!("cannot decode a message summary: {error}"))
+        })?;
+        summaries.push((rows::uid(row.get(0)?)?, summary));
+        Ok(())
+    })?;
+    Ok(summaries)
+}
+
+/// The stored bytes of one message.
+pub(crate) fn raw(conn: &Connection, mailbox: MailboxId, uid: Uid) -> DbResult<Option<Bytes>> {
+    mailboxes::selectable(conn, mailbox)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.raw FROM messages AS m JOIN content_data AS d ON d.content_id = m.content_id
+         WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+    )?;
+    let raw: Option<Vec<u8>> = stmt
+        .query_row(params![mailbox.0, uid.get()], |row| row.get(0))
+        .optional()?;
+    Ok(raw.map(Bytes::from))
+}

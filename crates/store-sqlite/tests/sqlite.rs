@@ -1,0 +1,314 @@
+//! SQLite-specific behaviour the conformance suite cannot see: durability across reopen,
+//! group commit, content sharing and cleanup, schema versioning, UID exhaustion.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use portcullis_store::{
+    AccountId, AccountName, FlagOperation, FlagSet, InternalDate, MailboxId, MailboxName,
+    NewMessage, Store, StoreError, SystemFlag, Uid,
+};
+use portcullis_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+fn open() -> (SqliteStore, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (SqliteStore::open(dir.path()).unwrap(), dir)
+}
+
+fn message(n: u32) -> NewMessage {
+    let raw = format!("Subject: message {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\nbody {n}\r\n");
+    let date = InternalDate {
+        unix_seconds: 1_700_000_000,
+        offset_minutes: 0,
+    };
+    NewMessage::parse(Bytes::from(raw), FlagSet::new(), date)
+}
+
+fn uids(values: impl IntoIterator<Item = u32>) -> Vec<Uid> {
+    values
+        .into_iter()
+        .map(|value| Uid::new(value).unwrap())
+        .collect()
+}
+
+fn name(text: &str) -> MailboxName {
+    MailboxName::new(text).unwrap()
+}
+
+async fn account_with_inbox(store: &SqliteStore) -> (AccountId, MailboxId) {
+    let account = store
+        .create_account(&AccountName::new("alice").unwrap(), "hash")
+        .await
+        .unwrap();
+    let inbox = store
+        .mailbox(account, &MailboxName::inbox())
+        .await
+        .unwrap()
+        .id;
+    (account, inbox)
+}
+
+/// A side connection to the store's database, for inspecting and arranging rows.
+fn side_connection(store: &SqliteStore) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn reopening_the_directory_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let (account, inbox) = account_with_inbox(&store).await;
+    let appended: Vec<NewMessage> = (1..=3).map(message).collect();
+    store.append(inbox, appended.clone()).await.unwrap();
+    let mut seen = FlagSet::new();
+    seen.insert(SystemFlag::Seen);
+    store
+        .store_flags(inbox, &uids([2]), FlagOperation::Add, &seen, None)
+        .await
+        .unwrap();
+    let first = store
+        .create_mailbox(account, &name("Projects/2025"), None)
+        .await
+        .unwrap();
+    let before = store.status(inbox).await.unwrap();
+    drop(store);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.status(inbox).await.unwrap(), before);
+    let snapshot = store.snapshot(inbox).await.unwrap();
+    let flags: Vec<bool> = snapshot
+        .messages
+        .iter()
+        .map(|m| m.flags.contains(SystemFlag::Seen))
+        .collect();
+    assert_eq!(flags, [false, true, false]);
+    for (uid, message) in uids(1..=3).into_iter().zip(&appended) {
+        assert_eq!(
+            store.raw_message(inbox, uid).await.unwrap(),
+            Some(message.raw.clone())
+        );
+    }
+    assert_eq!(
+        store
+            .mailbox(account, &name("Projects/2025"))
+            .await
+            .unwrap(),
+        first
+    );
+    let later = store
+        .create_mailbox(account, &name("Later"), None)
+        .await
+        .unwrap();
+    assert!(
+        later.uid_validity > first.uid_validity,
+        "the UIDVALIDITY counter survives a reopen"
+    );
+    assert!(later.id > first.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_share_commits() {
+    const REQUESTS: u32 = 100;
+    let (store, _dir) = open();
+    let store = Arc::new(store);
+    let (_, inbox) = account_with_inbox(&store).await;
+    let before = store.commit_count();
+
+    // Hold the write lock from outside so that the requests queue up behind the writer,
+    // as they do behind a slow fsync.
+    let blocker = side_connection(&store);
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 1..=REQUESTS {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move { store.append(inbox, vec![message(n)]).await });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+
+    let mut given = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        given.extend(joined.unwrap().unwrap().uids);
+    }
+    given.sort();
+    assert_eq!(given, uids(1..=REQUESTS));
+    let commits = store.commit_count() - before;
+    assert!(commits >= 1);
+    assert!(
+        commits <= u64::from(REQUESTS) / 10,
+        "{commits} commits for {REQUESTS} appends"
+    );
+}
+
+#[tokio::test]
+async fn watchers_are_woken_before_the_write_returns() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    let mut watch = store.watch(inbox, store.status(inbox).await.unwrap().highest_modseq);
+    store.append(inbox, vec![message(1)]).await.unwrap();
+    assert!(watch.has_changed().unwrap());
+    assert_eq!(
+        *watch.borrow_and_update(),
+        store.status(inbox).await.unwrap().highest_modseq
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_mailbox_wakes_its_watchers() {
+    let (store, _dir) = open();
+    let (account, _) = account_with_inbox(&store).await;
+    let doomed = store
+        .create_mailbox(account, &name("doomed"), None)
+        .await
+        .unwrap();
+    let mut watch = store.watch(
+        doomed.id,
+        store.status(doomed.id).await.unwrap().highest_modseq,
+    );
+    store.delete_mailbox(account, &doomed.name).await.unwrap();
+    assert!(watch.has_changed().unwrap());
+    assert!(matches!(
+        store
+            .changes_since(doomed.id, *watch.borrow_and_update())
+            .await,
+        Err(StoreError::MailboxGone)
+    ));
+}
+
+#[tokio::test]
+async fn contents_are_shared_and_freed_with_their_last_message() {
+    let (store, _dir) = open();
+    let (account, inbox) = account_with_inbox(&store).await;
+    let archive = store.mailbox(account, &name("Archive")).await.unwrap().id;
+    let trash = store.mailbox(account, &name("Trash")).await.unwrap().id;
+    store
+        .append(inbox, vec![message(1), message(2)])
+        .await
+        .unwrap();
+    store.copy(inbox, &uids([1]), archive).await.unwrap();
+    store.copy(inbox, &uids([1]), trash).await.unwrap();
+    let side = side_connection(&store);
+    assert_eq!(count(&side, "SELECT count(*) FROM contents"), 2);
+    assert_eq!(count(&side, "SELECT max(refcount) FROM contents"), 3);
+
+    store.delete_mailbox(account, &name("Trash")).await.unwrap();
+    assert_eq!(
+        count(&side, "SELECT max(refcount) FROM contents"),
+        2,
+        "cascaded deletes release contents"
+    );
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(inbox, &uids([1, 2]), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(inbox, None).await.unwrap();
+    assert_eq!(
+        count(&side, "SELECT count(*) FROM contents"),
+        1,
+        "the unshared content is gone"
+    );
+    assert_eq!(count(&side, "SELECT count(*) FROM content_data"), 1);
+    assert_eq!(count(&side, "SELECT refcount FROM contents"), 1);
+
+    store
+        .delete_account(&AccountName::new("alice").unwrap())
+        .await
+        .unwrap();
+    for table in [
+        "contents",
+        "content_data",
+        "messages",
+        "mailboxes",
+        "expunged",
+        "mailbox_keywords",
+        "subscriptions",
+    ] {
+        assert_eq!(
+            count(&side, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table} after account deletion"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_program_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join(portcullis_store_sqlite::DATABASE_FILE))
+        .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert!(version >= 1);
+    conn.pragma_update(None, "user_version", version + 1)
+        .unwrap();
+    drop(conn);
+    let refused = SqliteStore::open(dir.path());
+    assert!(
+        matches!(refused, Err(StoreError::Backend(ref text)) if text.contains("newer")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn running_out_of_uids_is_a_limit() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    let side = side_connection(&store);
+    side.execute(
+        "UPDATE mailboxes SET uid_next = ?1 WHERE id = ?2",
+        (u32::MAX - 1, inbox.0),
+    )
+    .unwrap();
+    let last = store.append(inbox, vec![message(1)]).await.unwrap();
+    assert_eq!(last.uids, uids([u32::MAX - 1]));
+    let refused = store.append(inbox, vec![message(2)]).await;
+    assert!(matches!(refused, Err(StoreError::Limit(_))), "{refused:?}");
+    let status = store.status(inbox).await.unwrap();
+    assert_eq!((status.messages, status.uid_next.get()), (1, u32::MAX));
+}
+
+#[tokio::test]
+async fn long_uid_lists_are_answered_from_range_scans() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    store
+        .append(inbox, (1..=300).map(message).collect())
+        .await
+        .unwrap();
+    let everything = uids(1..=100_000);
+    assert_eq!(store.messages(inbox, &everything).await.unwrap().len(), 300);
+    let sparse = uids([300, 1, 150, 99_999]);
+    let found: Vec<u32> = store
+        .summaries(inbox, &sparse)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(uid, _)| uid.get())
+        .collect();
+    assert_eq!(found, [1, 150, 300]);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    drop(SqliteStore::open(&dir).unwrap());
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}

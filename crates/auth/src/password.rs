@@ -1,0 +1,138 @@
+//! argon2id password hashes in PHC string format.
+//!
+//! Parameters are argon2's defaults (m = 19 MiB, t = 2, p = 1; the OWASP minimum for
+//! argon2id). Stored hashes carry their parameters, so raising them later only affects new
+//! hashes.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier as _, SaltString};
+
+use crate::Secret;
+
+/// A password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Empty passwords are refused.
+    #[error("the password is empty")]
+    Empty,
+    /// Longer than [`MAX_PASSWORD_LEN`].
+    #[error("the password is longer than {MAX_PASSWORD_LEN} bytes")]
+    TooLong,
+    /// The hashing library failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// Longest password accepted, in bytes.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Hashes a new password with argon2id and a random salt.
+pub fn hash_password(password: &Secret<String>) -> Result<String, PasswordError> {
+    let password = password.expose();
+    if password.is_empty() {
+        return Err(PasswordError::Empty);
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(PasswordError::TooLong);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// A random password of 20 letters and digits (about 119 bits), for generated accounts.
+pub fn generate_password() -> Secret<String> {
+    use argon2::password_hash::rand_core::RngCore;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut password = String::with_capacity(20);
+    while password.len() < 20 {
+        // Rejection sampling keeps every symbol equally likely.
+        let byte = u8::try_from(OsRng.next_u32() & 0xff).unwrap_or(0);
+        if usize::from(byte) < 256 - 256 % ALPHABET.len() {
+            password.push(char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]));
+        }
+    }
+    Secret::new(password)
+}
+
+/// Verifies passwords, with a dummy hash for unknown users.
+#[derive(Debug, Clone)]
+pub struct PasswordVerifier {
+    dummy_hash: String,
+}
+
+impl PasswordVerifier {
+    /// Prepares the dummy hash (one argon2id computation, at start-up).
+    pub fn new() -> Result<PasswordVerifier, PasswordError> {
+        let dummy_hash = hash_password(&Secret::new("portcullis-dummy-password".to_owned()))?;
+        Ok(PasswordVerifier { dummy_hash })
+    }
+
+    /// Checks `password` against `stored` (a PHC string), or — when there is no such user —
+    /// against the dummy hash, so both cases cost one argon2id verification. Always false
+    /// for an unknown user; false for an unparseable stored hash.
+    pub fn verify_or_dummy(&self, password: &[u8], stored: Option<&str>) -> bool {
+        let known = stored.is_some();
+        let hash = stored.unwrap_or(&self.dummy_hash);
+        let matches = match PasswordHash::new(hash) {
+            Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
+            Err(_) => {
+                // A corrupt stored hash still costs the same time as a real check.
+                let _ = PasswordHash::new(&self.dummy_hash)
+                    .map(|dummy| Argon2::default().verify_password(password, &dummy));
+                false
+            }
+        };
+        known && matches
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> Secret<String> {
+        Secret::new(text.to_owned())
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let verifier = PasswordVerifier::new().unwrap_or_else(|e| panic!("{e}"));
+        let hash = hash_password(&secret("correct horse")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verifier.verify_or_dummy(b"correct horse", Some(&hash)));
+        assert!(!verifier.verify_or_dummy(b"wrong", Some(&hash)));
+        assert!(!verifier.verify_or_dummy(b"portcullis-dummy-password", None));
+        assert!(!verifier.verify_or_dummy(b"x", Some("not a hash")));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let (a, b) = (generate_password(), generate_password());
+        assert_eq!(a.expose().len(), 20);
+        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn salts_differ() {
+        let a = hash_password(&secret("same")).unwrap_or_default();
+        let b = hash_password(&secret("same")).unwrap_or_default();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn empty_and_huge_passwords_are_refused() {
+        assert!(matches!(
+            hash_password(&secret("")),
+            Err(PasswordError::Empty)
+        ));
+        assert!(matches!(
+            hash_password(&secret(&"x".repeat(1025))),
+            Err(PasswordError::TooLong)
+        ));
+    }
+}

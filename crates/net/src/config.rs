@@ -1,0 +1,51 @@
+//! Listener and connection options. Every limit is a named option with a safe default.
+
+use portcullis_proto::framing::FrameLimits;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::TlsSource;
+
+/// What to listen on and how.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Implicit-TLS listeners (production: port 993).
+    pub imaps: Vec<SocketAddr>,
+    /// Plaintext listeners offering STARTTLS (production: port 143); empty to disable.
+    pub imap: Vec<SocketAddr>,
+    /// The certificate.
+    pub tls: TlsSource,
+    /// Per-connection limits.
+    pub limits: ConnectionLimits,
+}
+
+/// Connection limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Connections served at once; more are greeted with `* BYE [LIMIT]`.
+    pub max_connections: usize,
+    /// Time to complete TLS and authentication.
+    pub pre_auth_timeout: Duration,
+    /// Inactivity before an authenticated session is logged out (RFC 9051 5.4: at least
+    /// 30 minutes).
+    pub idle_timeout: Duration,
+    /// Interval of `* OK Still here` during IDLE, so NAT gateways keep the flow.
+    pub idle_heartbeat: Duration,
+    /// Command size limits.
+    pub frame: FrameLimits,
+    /// Time connections get to finish after SIGTERM before the server exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: 10_000,
+            pre_auth_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30 * 60),
+            idle_heartbeat: Duration::from_secs(120),
+            frame: FrameLimits::default(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! One client connection: reads bytes, frames them, feeds the session, writes its output,
+//! and runs the timers (pre-authentication and inactivity timeouts, IDLE heartbeat).
+//!
+//! The session decides what to read next ([`Next`]); this loop only moves bytes. Everything
+//! already buffered is handled before reading more, so pipelined commands (iOS Mail sends
+//! IDLE right behind other commands) are answered in order, and output is flushed once per
+//! batch.
+
+use bytes::{Bytes, BytesMut};
+use portcullis_proto::encode::{Code, Status, StatusResponse};
+use portcullis_proto::framing::{Frame, Framer};
+use portcullis_session::{Next, Output, Session, StateKind};
+use portcullis_store::ChangeWatch;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::ConnectionLimits;
+use crate::stream::Stream;
+
+/// What ended a wait for input.
+enum Event {
+    Input(io::Result<usize>),
+    MailboxChanged,
+    Heartbeat,
+    Shutdown,
+    Timeout,
+}
+
+/// Runs a session on an established stream until it ends.
+pub(crate) async fn run(
+    mut stream: Stream,
+    mut session: Session,
+    acceptor: TlsAcceptor,
+    limits: &ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut framer = Framer::new(limits.frame);
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut next = Next::Command;
+    {
+        let mut out = Output::new(&mut stream);
+        session.greeting(&mut out);
+        out.flush().await?;
+    }
+    let started = Instant::now();
+    let mut last_input = started;
+    let mut last_heartbeat = Instant::now();
+    loop {
+        next = handle_buffered(&mut stream, &mut session, &mut framer, &mut buf, next).await?;
+        match next {
+            Next::Close => {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            Next::StartTls => {
+                // RFC 9051 6.2.1 / RFC 2595 3.1: nothing sent before the handshake may be
+                // acted on after it (plaintext command injection).
+                buf.clear();
+                stream = upgrade(stream, &acceptor, limits.pre_auth_timeout).await?;
+                session.tls_established();
+                next = Next::Command;
+                continue;
+            }
+            Next::Command | Next::Line | Next::Idle => {}
+        }
+        if next == Next::Idle && last_heartbeat < last_input {
+            last_heartbeat = last_input;
+        }
+        // Before authentication the deadline counts from the connection's start, so trickling
+        // bytes cannot hold an anonymous connection open; afterwards, from the last input.
+        let deadline = match session.state() {
+            StateKind::NotAuthenticated => started + limits.pre_auth_timeout,
+            _ => last_input + limits.idle_timeout,
+        };
+        let mut watch = if next == Next::Idle {
+            session.change_watch().cloned()
+        } else {
+            None
+        };
+        let event = tokio::select! {
+            read = stream.read_buf(&mut buf) => Event::Input(read),
+            () = changed(&mut watch), if next == Next::Idle => Event::MailboxChanged,
+            () = sleep_until(last_heartbeat + limits.idle_heartbeat), if next == Next::Idle => Event::Heartbeat,
+            _ = shutdown.changed() => Event::Shutdown,
+            () = sleep_until(deadline) => Event::Timeout,
+        };
+        match event {
+            Event::Input(Ok(0)) => return Ok(()),
+            Event::Input(Ok(_)) => last_input = Instant::now(),
+            Event::Input(Err(error)) => return Err(error),
+            Event::MailboxChanged => {
+                let mut out = Output::new(&mut stream);
+                session.idle_wakeup(&mut out).await?;
+                out.flush().await?;
+            }
+            Event::Heartbeat => {
+                last_heartbeat = Instant::now();
+                let mut out = Output::new(&mut stream);
+                out.status(&StatusResponse::untagged(Status::Ok, None, "Still here"));
+                out.flush().await?;
+            }
+            Event::Shutdown => {
+                let mut out = Output::new(&mut stream);
+                session.shutdown(&mut out);
+                out.flush().await?;
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            Event::Timeout => {
+                let mut out = Output::new(&mut stream);
+                let text = match session.state() {
+                    StateKind::NotAuthenticated => "Timed out waiting for authentication",
+                    _ => "Autologout: idle for too long",
+                };
+                out.status(&StatusResponse::untagged(
+                    Status::Bye,
+                    Some(Code::Unavailable),
+                    text,
+                ));
+                out.flush().await?;
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Handles every complete frame or line in `buf`; returns what to read next.
+async fn handle_buffered(
+    stream: &mut Stream,
+    session: &mut Session,
+    framer: &mut Framer,
+    buf: &mut BytesMut,
+    mut next: Next,
+) -> io::Result<Next> {
+    let mut out = Output::new(stream);
+    loop {
+        next = match next {
+            Next::Command => match framer.next_frame(buf) {
+                Some(Frame::Command(frame)) => session.handle_frame(frame, &mut out).await?,
+                Some(Frame::ContinueLiteral) => {
+                    // The client waits for this before sending the literal.
+                    out.continuation("Ready for literal data");
+                    out.flush().await?;
+                    Next::Command
+                }
+                Some(Frame::Rejected(rejection)) => session.handle_rejection(&rejection, &mut out),
+                None => break,
+            },
+            Next::Line | Next::Idle => match framer.next_line(buf) {
+                Some(Ok(line)) => session.handle_line(line, &mut out).await?,
+                // An over-long line is no valid answer; the session says BAD to it.
+                Some(Err(_)) => {
+                    session
+                        .handle_line(Bytes::from_static(b"\0"), &mut out)
+                        .await?
+                }
+                None => break,
+            },
+            Next::StartTls | Next::Close => break,
+        };
+        out.flush_if_full().await?;
+    }
+    out.flush().await?;
+    Ok(next)
+}
+
+async fn changed(watch: &mut Option<ChangeWatch>) {
+    match watch {
+        Some(watch) => {
+            if watch.changed().await.is_err() {
+                // The store dropped the channel (mailbox deleted): report once, then wait.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Performs the TLS handshake on a plain stream after STARTTLS.
+async fn upgrade(stream: Stream, acceptor: &TlsAcceptor, limit: Duration) -> io::Result<Stream> {
+    let Stream::Plain(tcp) = stream else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "STARTTLS on a TLS stream",
+        ));
+    };
+    match timeout(limit, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Ok(Stream::Tls(Box::new(tls))),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        )),
+    }
+}

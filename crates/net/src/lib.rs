@@ -1,0 +1,22 @@
+//! The network edge of Portcullis: listeners, TLS, and the per-connection loop that moves
+//! bytes between a socket and a [`portcullis_session::Session`].
+//!
+//! ```text
+//! TcpListener ──accept──► [slot?] ──► TLS handshake (imaps) ──► connection::run
+//!                                                                 │  framing (proto)
+//!                                                                 ▼
+//!                                                        Session (sans-I/O)
+//! ```
+//!
+//! API boundary: this crate owns sockets and TLS and knows nothing of SQL; the store reaches
+//! it only inside the `ServerContext` it hands to sessions.
+
+mod config;
+mod connection;
+mod server;
+mod stream;
+mod tls;
+
+pub use config::{ConnectionLimits, NetConfig};
+pub use server::{BindError, ListenerKind, Server};
+pub use tls::{TlsError, TlsSetup, TlsSource, fingerprint, load as load_tls};

@@ -1,0 +1,276 @@
+//! Listeners, the accept loops, connection accounting and graceful shutdown.
+//!
+//! Shutdown: the signal flips a watch; accept loops stop, every connection finishes the
+//! command it is running, says `* BYE`, and closes. The server waits for them up to the
+//! grace period.
+
+use portcullis_proto::encode::{Code, Status, StatusResponse};
+use portcullis_session::{ConnectionInfo, ServerContext, Session};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
+
+use crate::config::{ConnectionLimits, NetConfig};
+use crate::connection;
+use crate::stream::Stream;
+use crate::tls::TlsSetup;
+
+/// The kind of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Implicit TLS.
+    Imaps,
+    /// Plaintext with STARTTLS.
+    Imap,
+}
+
+impl ListenerKind {
+    /// `imaps` or `imap`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenerKind::Imaps => "imaps",
+            ListenerKind::Imap => "imap",
+        }
+    }
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listeners: Vec<(ListenerKind, TcpListener)>,
+    acceptor: TlsAcceptor,
+    ctx: Arc<ServerContext>,
+    limits: Arc<ConnectionLimits>,
+}
+
+/// A listener address could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address} ({kind}): {source}")]
+pub struct BindError {
+    /// The address.
+    pub address: SocketAddr,
+    /// imap or imaps.
+    pub kind: &'static str,
+    /// Why.
+    pub source: io::Error,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listeners", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds every configured listener.
+    pub async fn bind(
+        config: &NetConfig,
+        tls: &TlsSetup,
+        ctx: Arc<ServerContext>,
+    ) -> Result<Server, BindError> {
+        let mut listeners = Vec::new();
+        let addresses = config
+            .imaps
+            .iter()
+            .map(|a| (ListenerKind::Imaps, *a))
+            .chain(config.imap.iter().map(|a| (ListenerKind::Imap, *a)));
+        for (kind, address) in addresses {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| BindError {
+                    address,
+                    kind: kind.as_str(),
+                    source,
+                })?;
+            listeners.push((kind, listener));
+        }
+        Ok(Server {
+            listeners,
+            acceptor: TlsAcceptor::from(tls.config.clone()),
+            ctx,
+            limits: Arc::new(config.limits.clone()),
+        })
+    }
+
+    /// The bound addresses (with the ports the system chose for port 0).
+    pub fn local_addrs(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|(kind, listener)| listener.local_addr().ok().map(|a| (*kind, a)))
+            .collect()
+    }
+
+    /// Serves until `shutdown` completes, then closes every connection gracefully.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let (stop, stopped) = watch::channel(false);
+        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
+        let ids = Arc::new(AtomicU64::new(1));
+        let mut loops = Vec::new();
+        for (kind, listener) in self.listeners {
+            let accept = AcceptLoop {
+                kind,
+                listener,
+                acceptor: self.acceptor.clone(),
+                ctx: self.ctx.clone(),
+                limits: self.limits.clone(),
+                slots: slots.clone(),
+                ids: ids.clone(),
+                stopped: stopped.clone(),
+            };
+            loops.push(tokio::spawn(accept.run()));
+        }
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        for accept in loops {
+            let _ = accept.await;
+        }
+        // Every connection holds a slot: all slots back means all connections closed.
+        let capacity = u32::try_from(self.limits.max_connections).unwrap_or(u32::MAX);
+        if timeout(self.limits.shutdown_grace, slots.acquire_many(capacity))
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the grace period");
+        }
+    }
+}
+
+/// One listener's accept loop.
+struct AcceptLoop {
+    kind: ListenerKind,
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    ctx: Arc<ServerContext>,
+    limits: Arc<ConnectionLimits>,
+    slots: Arc<Semaphore>,
+    ids: Arc<AtomicU64>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl AcceptLoop {
+    async fn run(mut self) {
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = self.stopped.changed() => return,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let id = self.ids.fetch_add(1, Ordering::Relaxed);
+            let span = tracing::info_span!("conn", id, %peer, listener = self.kind.as_str());
+            match self.slots.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    let task = serve(
+                        self.kind,
+                        tcp,
+                        peer,
+                        self.acceptor.clone(),
+                        self.ctx.clone(),
+                        self.limits.clone(),
+                        self.stopped.clone(),
+                    );
+                    tokio::spawn(
+                        async move {
+                            task.await;
+                            drop(slot);
+                        }
+                        .instrument(span),
+                    );
+                }
+                Err(_) => {
+                    tokio::spawn(
+                        refuse(self.kind, tcp, self.acceptor.clone(), self.limits.clone())
+                            .instrument(span),
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn serve(
+    kind: ListenerKind,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    ctx: Arc<ServerContext>,
+    limits: Arc<ConnectionLimits>,
+    stopped: watch::Receiver<bool>,
+) {
+    tracing::debug!("connected");
+    let Some(stream) = establish(kind, tcp, &acceptor, &limits).await else {
+        return;
+    };
+    let info = ConnectionInfo {
+        peer,
+        tls: stream.is_tls(),
+    };
+    let session = Session::new(ctx, info);
+    match connection::run(stream, session, acceptor, &limits, stopped).await {
+        Ok(()) => tracing::debug!("closed"),
+        Err(error) => tracing::debug!(%error, "connection ended"),
+    }
+}
+
+/// TLS handshake for implicit-TLS listeners, bounded by the pre-authentication timeout.
+async fn establish(
+    kind: ListenerKind,
+    tcp: TcpStream,
+    acceptor: &TlsAcceptor,
+    limits: &ConnectionLimits,
+) -> Option<Stream> {
+    match kind {
+        ListenerKind::Imap => Some(Stream::Plain(tcp)),
+        ListenerKind::Imaps => match timeout(limits.pre_auth_timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => Some(Stream::Tls(Box::new(tls))),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out");
+                None
+            }
+        },
+    }
+}
+
+/// Over the connection limit: say so and close (`[LIMIT]`, never an authentication code).
+async fn refuse(
+    kind: ListenerKind,
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    limits: Arc<ConnectionLimits>,
+) {
+    tracing::warn!("connection limit reached");
+    let Some(mut stream) = establish(kind, tcp, &acceptor, &limits).await else {
+        return;
+    };
+    let mut line = Vec::new();
+    StatusResponse::untagged(
+        Status::Bye,
+        Some(Code::Limit),
+        "Too many connections, try again later",
+    )
+    .write(&mut line);
+    let _ = stream.write_all(&line).await;
+    let _ = stream.shutdown().await;
+}

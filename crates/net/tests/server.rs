@@ -1,0 +1,263 @@
+//! The network edge with a real rustls client: TLS and ALPN, STARTTLS, limits, timers and
+//! shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use portcullis_auth::{PasswordVerifier, Secret, hash_password};
+use portcullis_net::{ConnectionLimits, NetConfig, Server, TlsSetup, TlsSource, load_tls};
+use portcullis_session::{ServerContext, SessionConfig};
+use portcullis_store::{AccountName, Store};
+use portcullis_store_sqlite::SqliteStore;
+use rustls::pki_types::ServerName;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+const STEP: Duration = Duration::from_secs(10);
+
+struct Running {
+    imaps: SocketAddr,
+    imap: SocketAddr,
+    tls: TlsSetup,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(limits: ConnectionLimits) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("data")).unwrap());
+    let hash = hash_password(&Secret::new("secret".to_owned())).unwrap();
+    store
+        .create_account(&AccountName::new("alice").unwrap(), &hash)
+        .await
+        .unwrap();
+    let ctx = Arc::new(ServerContext {
+        store: store as Arc<dyn Store>,
+        verifier: PasswordVerifier::new().unwrap(),
+        config: SessionConfig::default(),
+    });
+    let config = NetConfig {
+        imaps: vec!["127.0.0.1:0".parse().unwrap()],
+        imap: vec!["127.0.0.1:0".parse().unwrap()],
+        tls: TlsSource::SelfSigned {
+            dir: dir.path().join("tls"),
+        },
+        limits,
+    };
+    let tls = load_tls(&config.tls).unwrap();
+    let server = Server::bind(&config, &tls, ctx).await.unwrap();
+    let addrs = server.local_addrs();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        imaps: addrs[0].1,
+        imap: addrs[1].1,
+        tls,
+        stop: Some(stop),
+        done,
+        _dir: dir,
+    }
+}
+
+fn connector(running: &Running) -> TlsConnector {
+    let cert = std::fs::read(running._dir.path().join("tls/cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&cert) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"imap".to_vec()];
+    TlsConnector::from(Arc::new(config))
+}
+
+async fn line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> String {
+    let mut line = String::new();
+    timeout(STEP, reader.read_line(&mut line))
+        .await
+        .expect("server answered in time")
+        .unwrap();
+    line
+}
+
+async fn send<W: AsyncWrite + Unpin>(writer: &mut W, text: &str) {
+    writer.write_all(text.as_bytes()).await.unwrap();
+    writer.flush().await.unwrap();
+}
+
+#[tokio::test]
+async fn implicit_tls_negotiates_alpn_imap_and_offers_auth() {
+    let running = start(ConnectionLimits::default()).await;
+    let tcp = TcpStream::connect(running.imaps).await.unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"imap"[..]));
+    let mut reader = BufReader::new(tls);
+    let greeting = line(&mut reader).await;
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2"),
+        "{greeting}"
+    );
+    assert!(
+        greeting.contains("AUTH=PLAIN") && !greeting.contains("STARTTLS"),
+        "{greeting}"
+    );
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(line(&mut reader).await.starts_with("a OK [CAPABILITY"));
+    assert_eq!(running.tls.fingerprint.len(), 95);
+}
+
+#[tokio::test]
+async fn starttls_discards_pipelined_plaintext_and_then_allows_login() {
+    let running = start(ConnectionLimits::default()).await;
+    let tcp = TcpStream::connect(running.imap).await.unwrap();
+    let mut reader = BufReader::new(tcp);
+    let greeting = line(&mut reader).await;
+    assert!(greeting.contains("STARTTLS LOGINDISABLED]"), "{greeting}");
+    assert!(!greeting.contains("AUTH="), "{greeting}");
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(
+        line(&mut reader)
+            .await
+            .starts_with("a NO [PRIVACYREQUIRED]")
+    );
+    // An attacker in the middle appends a command to the client's STARTTLS.
+    send(
+        reader.get_mut(),
+        "b STARTTLS\r\nevil LOGIN alice secret\r\n",
+    )
+    .await;
+    assert_eq!(
+        line(&mut reader).await,
+        "b OK Begin TLS negotiation now\r\n"
+    );
+    let tcp = reader.into_inner();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    send(reader.get_mut(), "c NOOP\r\n").await;
+    assert_eq!(
+        line(&mut reader).await,
+        "c OK completed\r\n",
+        "the injected LOGIN was not run"
+    );
+    send(reader.get_mut(), "d LOGIN alice secret\r\n").await;
+    assert!(line(&mut reader).await.starts_with("d OK [CAPABILITY"));
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_get_bye_limit() {
+    let limits = ConnectionLimits {
+        max_connections: 1,
+        ..ConnectionLimits::default()
+    };
+    let running = start(limits).await;
+    let first = TcpStream::connect(running.imap).await.unwrap();
+    let mut first = BufReader::new(first);
+    assert!(line(&mut first).await.starts_with("* OK"));
+    let second = TcpStream::connect(running.imap).await.unwrap();
+    let mut second = BufReader::new(second);
+    assert_eq!(
+        line(&mut second).await,
+        "* BYE [LIMIT] Too many connections, try again later\r\n"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_says_bye_to_every_connection() {
+    let mut running = start(ConnectionLimits::default()).await;
+    let tcp = TcpStream::connect(running.imaps).await.unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    line(&mut reader).await;
+    send(
+        reader.get_mut(),
+        "a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n",
+    )
+    .await;
+    loop {
+        if line(&mut reader).await.starts_with("+ idling") {
+            break;
+        }
+    }
+    running.stop.take().unwrap().send(()).unwrap();
+    assert_eq!(
+        line(&mut reader).await,
+        "* BYE [UNAVAILABLE] Server shutting down\r\n"
+    );
+    timeout(STEP, &mut running.done)
+        .await
+        .expect("server stopped in time")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unauthenticated_connections_time_out_even_when_trickling() {
+    let limits = ConnectionLimits {
+        pre_auth_timeout: Duration::from_millis(600),
+        ..ConnectionLimits::default()
+    };
+    let running = start(limits).await;
+    let tcp = TcpStream::connect(running.imap).await.unwrap();
+    let mut reader = BufReader::new(tcp);
+    line(&mut reader).await;
+    for _ in 0..3 {
+        send(reader.get_mut(), "a NOOP\r\n").await;
+        line(&mut reader).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut rest = String::new();
+    loop {
+        let next = line(&mut reader).await;
+        if next.is_empty() {
+            break;
+        }
+        rest.push_str(&next);
+    }
+    assert!(
+        rest.contains("* BYE [UNAVAILABLE] Timed out waiting for authentication"),
+        "{rest}"
+    );
+}
+
+#[tokio::test]
+async fn idle_sends_heartbeats() {
+    let limits = ConnectionLimits {
+        idle_heartbeat: Duration::from_millis(300),
+        ..ConnectionLimits::default()
+    };
+    let running = start(limits).await;
+    let tcp = TcpStream::connect(running.imaps).await.unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    line(&mut reader).await;
+    send(reader.get_mut(), "a LOGIN alice secret\r\nb IDLE\r\n").await;
+    line(&mut reader).await;
+    assert_eq!(line(&mut reader).await, "+ idling\r\n");
+    assert_eq!(line(&mut reader).await, "* OK Still here\r\n");
+    assert_eq!(line(&mut reader).await, "* OK Still here\r\n");
+    send(reader.get_mut(), "DONE\r\n").await;
+    assert_eq!(line(&mut reader).await, "b OK IDLE terminated\r\n");
+}

@@ -1,0 +1,363 @@
+//! The configuration file: a raw serde struct that refuses unknown keys, turned into
+//! validated [`Settings`] with command-line overrides applied. Every limit has a secure
+//! default; `portcullis config check` prints the effective values.
+
+use anyhow::{Context, bail};
+use portcullis_net::{ConnectionLimits, NetConfig, TlsSource};
+use portcullis_proto::framing::FrameLimits;
+use portcullis_session::SessionConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    listen: RawListen,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListen {
+    imaps: Option<Vec<SocketAddr>>,
+    imap: Option<Vec<SocketAddr>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    certificate: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<usize>,
+    max_command_bytes: Option<usize>,
+    append_limit_bytes: Option<u64>,
+    pre_auth_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    idle_heartbeat_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<LogFormat>,
+    level: Option<String>,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the settings came from, which decides the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No config file: loopback, unprivileged ports, `./portcullis-data`, a demo account.
+    Development,
+    /// A config file: production defaults (993/143 on all interfaces), never a demo account.
+    Production,
+}
+
+/// Command-line overrides.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) imaps: Vec<SocketAddr>,
+    pub(crate) imap: Vec<SocketAddr>,
+}
+
+/// The effective, validated configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) mode: Mode,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) net: NetConfig,
+    pub(crate) session: SessionConfig,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_level: String,
+}
+
+/// RFC 9051 5.4: an authenticated client must not be logged out sooner than this.
+const MIN_IDLE_TIMEOUT: u64 = 30 * 60;
+
+impl Settings {
+    /// Reads `path` (if any) and applies the overrides.
+    pub(crate) fn load(path: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let (raw, mode) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let raw: RawConfig = toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?;
+                (raw, Mode::Production)
+            }
+            None => (RawConfig::default(), Mode::Development),
+        };
+        Settings::from_raw(raw, mode, overrides)
+    }
+
+    fn from_raw(raw: RawConfig, mode: Mode, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let production = mode == Mode::Production;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or(raw.data_dir)
+            .unwrap_or_else(|| {
+                PathBuf::from(if production {
+                    "/var/lib/portcullis"
+                } else {
+                    "portcullis-data"
+                })
+            });
+        let pick = |cli: &[SocketAddr],
+                    file: Option<Vec<SocketAddr>>,
+                    production_default: &[&str],
+                    development: &str|
+         -> Vec<SocketAddr> {
+            if !cli.is_empty() {
+                return cli.to_vec();
+            }
+            file.unwrap_or_else(|| {
+                let defaults: Vec<&str> = if production {
+                    production_default.to_vec()
+                } else {
+                    vec![development]
+                };
+                defaults.iter().filter_map(|a| a.parse().ok()).collect()
+            })
+        };
+        let imaps = pick(
+            &overrides.imaps,
+            raw.listen.imaps,
+            &["0.0.0.0:993", "[::]:993"],
+            "127.0.0.1:1993",
+        );
+        let imap = pick(
+            &overrides.imap,
+            raw.listen.imap,
+            &["0.0.0.0:143", "[::]:143"],
+            "127.0.0.1:1143",
+        );
+        if imaps.is_empty() && imap.is_empty() {
+            bail!("no listener configured: set listen.imaps or listen.imap");
+        }
+        let tls = match raw.tls {
+            Some(tls) => TlsSource::Files {
+                certificate: tls.certificate,
+                key: tls.key,
+            },
+            None => TlsSource::SelfSigned {
+                dir: data_dir.join("tls"),
+            },
+        };
+        let limits = limits(&raw.limits)?;
+        let session = SessionConfig {
+            append_limit: limits.frame.max_append_literal,
+            ..SessionConfig::default()
+        };
+        Ok(Settings {
+            mode,
+            data_dir,
+            net: NetConfig {
+                imaps,
+                imap,
+                tls,
+                limits,
+            },
+            session,
+            log_format: raw.log.format.unwrap_or(LogFormat::Text),
+            log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// The effective values, as `config check` prints them.
+    pub(crate) fn describe(&self) -> String {
+        let limits = &self.net.limits;
+        let tls = match &self.net.tls {
+            TlsSource::Files { certificate, key } => format!(
+                "certificate {} key {}",
+                certificate.display(),
+                key.display()
+            ),
+            TlsSource::SelfSigned { dir } => format!("self-signed, kept in {}", dir.display()),
+        };
+        let list = |addresses: &[SocketAddr]| {
+            addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        [
+            format!("mode                  {:?}", self.mode),
+            format!("data_dir              {}", self.data_dir.display()),
+            format!("listen.imaps          {}", list(&self.net.imaps)),
+            format!("listen.imap           {}", list(&self.net.imap)),
+            format!("tls                   {tls}"),
+            format!("max_connections       {}", limits.max_connections),
+            format!("max_command_bytes     {}", limits.frame.max_command),
+            format!("append_limit_bytes    {}", limits.frame.max_append_literal),
+            format!(
+                "pre_auth_timeout_secs {}",
+                limits.pre_auth_timeout.as_secs()
+            ),
+            format!("idle_timeout_secs     {}", limits.idle_timeout.as_secs()),
+            format!("idle_heartbeat_secs   {}", limits.idle_heartbeat.as_secs()),
+            format!("shutdown_grace_secs   {}", limits.shutdown_grace.as_secs()),
+            format!(
+                "log                   {:?} {}",
+                self.log_format, self.log_level
+            ),
+        ]
+        .join("\n")
+    }
+}
+
+fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
+    let defaults = ConnectionLimits::default();
+    let seconds =
+        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
+    let idle_timeout = seconds(raw.idle_timeout_secs, defaults.idle_timeout);
+    if idle_timeout.as_secs() < MIN_IDLE_TIMEOUT {
+        bail!("limits.idle_timeout_secs must be at least {MIN_IDLE_TIMEOUT} (RFC 9051 5.4)");
+    }
+    let max_append = raw
+        .append_limit_bytes
+        .unwrap_or(defaults.frame.max_append_literal);
+    let max_command = raw.max_command_bytes.unwrap_or(defaults.frame.max_command);
+    if max_command < 1024 {
+        bail!("limits.max_command_bytes must be at least 1024");
+    }
+    let max_connections = raw.max_connections.unwrap_or(defaults.max_connections);
+    if max_connections == 0 {
+        bail!("limits.max_connections must be at least 1");
+    }
+    let heartbeat = seconds(raw.idle_heartbeat_secs, defaults.idle_heartbeat);
+    if heartbeat.is_zero() {
+        bail!("limits.idle_heartbeat_secs must be at least 1");
+    }
+    Ok(ConnectionLimits {
+        max_connections,
+        pre_auth_timeout: seconds(raw.pre_auth_timeout_secs, defaults.pre_auth_timeout),
+        idle_timeout,
+        idle_heartbeat: heartbeat,
+        frame: FrameLimits {
+            max_command,
+            max_append_literal: max_append,
+            max_append_total: max_append.saturating_mul(4),
+        },
+        shutdown_grace: seconds(raw.shutdown_grace_secs, defaults.shutdown_grace),
+    })
+}
+
+/// The commented production configuration `portcullis init` writes.
+pub(crate) const TEMPLATE: &str = r#"# Portcullis configuration. Every key is optional; the values shown are the defaults
+# for a configuration file (without one, Portcullis runs a loopback development server).
+
+# Where mail, accounts and the generated certificate live.
+data_dir = "/var/lib/portcullis"
+
+[listen]
+# Implicit TLS (IMAPS).
+imaps = ["0.0.0.0:993", "[::]:993"]
+# Plaintext with STARTTLS; LOGIN is refused until TLS is up. Set to [] to disable port 143.
+imap = ["0.0.0.0:143", "[::]:143"]
+
+# Certificate chain and key in PEM. Without this section a self-signed certificate is
+# generated into data_dir/tls — fine for testing, not for production clients.
+#[tls]
+#certificate = "/etc/portcullis/tls/fullchain.pem"
+#key = "/etc/portcullis/tls/privkey.pem"
+
+[limits]
+# Connections served at once; more are refused with BYE [LIMIT].
+max_connections = 10000
+# Largest command, APPEND message data excluded.
+max_command_bytes = 65536
+# Largest message APPEND accepts (advertised as APPENDLIMIT).
+append_limit_bytes = 67108864
+# Time to complete TLS and log in.
+pre_auth_timeout_secs = 60
+# Inactivity before an authenticated session is logged out (at least 1800, RFC 9051).
+idle_timeout_secs = 1800
+# "* OK Still here" interval during IDLE, so NAT gateways keep connections open.
+idle_heartbeat_secs = 120
+# Time connections get to close after SIGTERM.
+shutdown_grace_secs = 10
+
+[log]
+# "text" or "json".
+format = "text"
+# A tracing filter: "info", "debug", "portcullis_net=debug,info", ...
+level = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Settings> {
+        let raw: RawConfig = toml::from_str(text)?;
+        Settings::from_raw(raw, Mode::Production, &Overrides::default())
+    }
+
+    #[test]
+    fn the_template_is_valid_and_gives_production_defaults() {
+        let settings = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(settings.net.imaps.len(), 2);
+        assert_eq!(settings.net.imaps[0].port(), 993);
+        assert_eq!(settings.net.imap[0].port(), 143);
+        assert_eq!(settings.data_dir, PathBuf::from("/var/lib/portcullis"));
+        assert_eq!(settings.net.limits.idle_timeout.as_secs(), 1800);
+    }
+
+    #[test]
+    fn unknown_keys_and_short_idle_timeouts_are_refused() {
+        let unknown = parse("[limits]\nmax_conections = 5\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(unknown.contains("max_conections"), "{unknown}");
+        let short = parse("[limits]\nidle_timeout_secs = 60\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(short.contains("at least 1800"), "{short}");
+    }
+
+    #[test]
+    fn development_defaults_are_loopback_and_overrides_win() {
+        let overrides = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            imaps: vec![],
+            imap: vec!["127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"))],
+        };
+        let settings = Settings::from_raw(RawConfig::default(), Mode::Development, &overrides)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            settings.net.imaps,
+            vec!["127.0.0.1:1993".parse().unwrap_or_else(|e| panic!("{e}"))]
+        );
+        assert_eq!(settings.net.imap[0].port(), 0);
+        assert_eq!(settings.data_dir, PathBuf::from("/tmp/x"));
+    }
+}

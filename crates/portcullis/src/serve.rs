@@ -1,0 +1,98 @@
+//! `portcullis serve`: opens the store, sets up TLS, binds the listeners (printing one line
+//! per listener), and serves until SIGTERM or SIGINT.
+
+use anyhow::Context;
+use portcullis_auth::{PasswordVerifier, generate_password, hash_password};
+use portcullis_net::{Server, TlsSource};
+use portcullis_session::ServerContext;
+use portcullis_store::{AccountName, Store};
+use portcullis_store_sqlite::{DATABASE_FILE, SqliteStore};
+use std::sync::Arc;
+
+use crate::config::{LogFormat, Mode, Settings};
+
+/// The account created on the first development start.
+const DEMO_ACCOUNT: &str = "demo";
+
+pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
+    init_logging(&settings)?;
+    let runtime = crate::runtime()?;
+    runtime.block_on(async {
+        let fresh = !settings.data_dir.join(DATABASE_FILE).exists();
+        let store = Arc::new(
+            SqliteStore::open(&settings.data_dir).with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?,
+        );
+        if fresh && settings.mode == Mode::Development {
+            create_demo_account(store.as_ref()).await?;
+        }
+        let tls = portcullis_net::load_tls(&settings.net.tls)?;
+        if let TlsSource::SelfSigned { dir } = &settings.net.tls {
+            let verb = if tls.generated { "generated" } else { "using" };
+            tracing::warn!(dir = %dir.display(), "{verb} a self-signed certificate: clients will warn until a real one is configured");
+        }
+        tracing::info!(sha256 = %tls.fingerprint, "TLS certificate");
+        println!("certificate SHA-256 {}", tls.fingerprint);
+        let ctx = Arc::new(ServerContext {
+            store: store.clone() as Arc<dyn Store>,
+            verifier: tokio::task::spawn_blocking(PasswordVerifier::new).await??,
+            config: settings.session.clone(),
+        });
+        let server = Server::bind(&settings.net, &tls, ctx).await?;
+        for (kind, address) in server.local_addrs() {
+            println!("{} listening on {address}", kind.as_str());
+            tracing::info!(listener = kind.as_str(), %address, "listening");
+        }
+        server.run(shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn create_demo_account(store: &SqliteStore) -> anyhow::Result<()> {
+    let password = generate_password();
+    let hash = hash_password(&password)?;
+    let name = AccountName::new(DEMO_ACCOUNT)?;
+    store.create_account(&name, &hash).await?;
+    // Shown once, on the terminal of the person who started a development server.
+    println!(
+        "created demo account: user {DEMO_ACCOUNT} password {}",
+        password.expose()
+    );
+    println!("add accounts with: portcullis user add NAME");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn init_logging(settings: &Settings) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .with_context(|| format!("invalid log level {:?}", settings.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}

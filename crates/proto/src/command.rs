@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::{DateTime, Date, SequenceSet};
+use crate::{Date, DateTime, SequenceSet};
 
 /// A command tag (RFC 9051 `tag`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,8 +207,12 @@ impl CommandBody {
             CommandBody::Enable(_) => "ENABLE",
             CommandBody::Id(_) => "ID",
             CommandBody::Namespace => "NAMESPACE",
-            CommandBody::Select { read_only: false, .. } => "SELECT",
-            CommandBody::Select { read_only: true, .. } => "EXAMINE",
+            CommandBody::Select {
+                read_only: false, ..
+            } => "SELECT",
+            CommandBody::Select {
+                read_only: true, ..
+            } => "EXAMINE",
             CommandBody::Create { .. } => "CREATE",
             CommandBody::Delete(_) => "DELETE",
             CommandBody::Rename { .. } => "RENAME",
@@ -352,7 +356,9 @@ impl StatusItem {
 
     /// Case-insensitive lookup.
     pub fn from_name(name: &str) -> Option<StatusItem> {
-        StatusItem::ALL.into_iter().find(|item| item.as_str().eq_ignore_ascii_case(name))
+        StatusItem::ALL
+            .into_iter()
+            .find(|item| item.as_str().eq_ignore_ascii_case(name))
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A calendar date without time or zone (SEARCH SINCE/BEFORE/ON ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,7 +48,11 @@ impl Date {
         if parts.next().is_some() || day.is_empty() || day.len() > 2 || year.len() != 4 {
             return None;
         }
-        Date::new(parse_digits(year)?, month_number(month)?, parse_digits(day)?)
+        Date::new(
+            parse_digits(year)?,
+            month_number(month)?,
+            parse_digits(day)?,
+        )
     }
 }
 
@@ -73,7 +79,11 @@ impl DateTime {
         if hms.next().is_some() || [hour, minute, second].iter().any(|part| part.len() != 2) {
             return None;
         }
-        let (hour, minute, second): (i64, i64, i64) = (parse_digits(hour)?, parse_digits(minute)?, parse_digits(second)?);
+        let (hour, minute, second): (i64, i64, i64) = (
+            parse_digits(hour)?,
+            parse_digits(minute)?,
+            parse_digits(second)?,
+        );
         if hour > 23 || minute > 59 || second > 60 {
             return None;
         }
@@ -165,7 +175,8 @@ fn civil_from_days(days: i64) -> (i32, u8, u8) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
@@ -196,7 +207,10 @@ mod tests {
                 offset_minutes: -420
             })
         );
-        assert_eq!(parsed.map(|d| d.to_string()).as_deref(), Some("17-Jul-1996 02:44:25 -0700"));
+        assert_eq!(
+            parsed.map(|d| d.to_string()).as_deref(),
+            Some("17-Jul-1996 02:44:25 -0700")
+        );
     }
 
     #[test]
@@ -219,7 +233,12 @@ mod tests {
             b"01-Jan-20 00:00:00 +0000",
             b"",
         ] {
-            assert_eq!(DateTime::parse(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                DateTime::parse(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(DateTime::parse(b"29-Feb-2024 00:00:00 +0000").is_some());
     }
@@ -230,8 +249,25 @@ mod tests {
         assert_eq!(Date::parse(b"01-FEB-1994"), Date::new(1994, 2, 1));
         assert_eq!(Date::parse(b"1-Feb-94"), None);
         assert_eq!(Date::new(1970, 1, 1).map(Date::days_since_epoch), Some(0));
-        assert_eq!(Date::new(2000, 3, 1).map(Date::days_since_epoch), Some(11_017));
-        assert_eq!(Date::from_unix(837_596_665, -420), Date { year: 1996, month: 7, day: 17 });
-        assert_eq!(Date::from_unix(-1, 0), Date { year: 1969, month: 12, day: 31 });
+        assert_eq!(
+            Date::new(2000, 3, 1).map(Date::days_since_epoch),
+            Some(11_017)
+        );
+        assert_eq!(
+            Date::from_unix(837_596_665, -420),
+            Date {
+                year: 1996,
+                month: 7,
+                day: 17
+            }
+        );
+        assert_eq!(
+            Date::from_unix(-1, 0),
+            Date {
+                year: 1969,
+                month: 12,
+                day: 31
+            }
+        );
     }
 }

@@ -128,7 +128,10 @@ impl Framer {
     pub fn new(limits: FrameLimits) -> Framer {
         Framer {
             limits,
-            state: State::Line { line_start: 0, scanned: 0 },
+            state: State::Line {
+                line_start: 0,
+                scanned: 0,
+            },
             append: None,
             append_bytes: 0,
         }
@@ -150,7 +153,9 @@ impl Framer {
                     // Invariant: n <= buf.len(), so it fits usize.
                     buf.advance(usize::try_from(n).unwrap_or(buf.len()));
                     if n < remaining {
-                        self.state = State::Skip { remaining: remaining - n };
+                        self.state = State::Skip {
+                            remaining: remaining - n,
+                        };
                         return None;
                     }
                     self.state = State::DiscardLine;
@@ -168,16 +173,25 @@ impl Framer {
                             State::Skip { remaining: m.size }
                         }
                         Some(m) if !m.synchronizing => return Some(self.fatal_literal(None, m)),
-                        _ => State::Line { line_start: 0, scanned: 0 },
+                        _ => State::Line {
+                            line_start: 0,
+                            scanned: 0,
+                        },
                     };
                 }
                 State::Literal { end } => {
                     if buf.len() < end {
                         return None;
                     }
-                    self.state = State::Line { line_start: end, scanned: end };
+                    self.state = State::Line {
+                        line_start: end,
+                        scanned: end,
+                    };
                 }
-                State::Line { line_start, scanned } => match self.scan_line(buf, line_start, scanned) {
+                State::Line {
+                    line_start,
+                    scanned,
+                } => match self.scan_line(buf, line_start, scanned) {
                     Step::Emit(frame) => return Some(frame),
                     Step::NeedInput => return None,
                     Step::Continue => {}
@@ -189,14 +203,17 @@ impl Framer {
     fn scan_line(&mut self, buf: &mut BytesMut, line_start: usize, scanned: usize) -> Step {
         let Some(offset) = buf[scanned..].iter().position(|&b| b == b'\n') else {
             if self.text_len(buf.len()) > self.limits.max_command {
-                return Step::Emit(self.reject_line(buf));
+                return Step::Emit(self.reject_line(buf, line_start, buf.len()));
             }
-            self.state = State::Line { line_start, scanned: buf.len() };
+            self.state = State::Line {
+                line_start,
+                scanned: buf.len(),
+            };
             return Step::NeedInput;
         };
         let line_end = scanned + offset;
         if self.text_len(line_end) > self.limits.max_command {
-            return Step::Emit(self.reject_line(buf));
+            return Step::Emit(self.reject_line(buf, line_start, line_end));
         }
         if self.append.is_none() {
             self.append = Some(is_append(&buf[..line_end]));
@@ -220,7 +237,12 @@ impl Framer {
 
     /// Checks a literal against the limits; on refusal, drops the command so far and sets
     /// up the skipping of what the client will still send.
-    fn admit_literal(&mut self, marker: LiteralMarker, line_end: usize, buf: &mut BytesMut) -> Result<(), Frame> {
+    fn admit_literal(
+        &mut self,
+        marker: LiteralMarker,
+        line_end: usize,
+        buf: &mut BytesMut,
+    ) -> Result<(), Frame> {
         let fits = if self.append == Some(true) {
             marker.size <= self.limits.max_append_literal
                 && self.append_bytes.saturating_add(marker.size) <= self.limits.max_append_total
@@ -241,17 +263,25 @@ impl Framer {
             // The client waits for our continuation and will not send the literal.
             return Err(Frame::Rejected(Rejection {
                 tag,
-                reason: RejectReason::LiteralTooBig { size: marker.size, synchronizing: true },
+                reason: RejectReason::LiteralTooBig {
+                    size: marker.size,
+                    synchronizing: true,
+                },
                 fatal: false,
             }));
         }
         if marker.size > self.limits.max_append_literal {
             return Err(self.fatal_literal(tag, marker));
         }
-        self.state = State::Skip { remaining: marker.size };
+        self.state = State::Skip {
+            remaining: marker.size,
+        };
         Err(Frame::Rejected(Rejection {
             tag,
-            reason: RejectReason::LiteralTooBig { size: marker.size, synchronizing: false },
+            reason: RejectReason::LiteralTooBig {
+                size: marker.size,
+                synchronizing: false,
+            },
             fatal: false,
         }))
     }
@@ -259,15 +289,24 @@ impl Framer {
     fn fatal_literal(&mut self, tag: Option<String>, marker: LiteralMarker) -> Frame {
         Frame::Rejected(Rejection {
             tag,
-            reason: RejectReason::LiteralTooBig { size: marker.size, synchronizing: marker.synchronizing },
+            reason: RejectReason::LiteralTooBig {
+                size: marker.size,
+                synchronizing: marker.synchronizing,
+            },
             fatal: true,
         })
     }
 
-    fn reject_line(&mut self, buf: &mut BytesMut) -> Frame {
-        let tag = command_tag(buf);
-        let keep = buf.len().min(MARKER_TAIL);
-        buf.advance(buf.len() - keep);
+    /// Refuses the command whose current line (from `line_start`) has reached `end` (its line
+    /// end, or the end of the input so far) and starts discarding that line. Only the tail of
+    /// the current line is kept, for its literal marker: neither the bytes after its line end
+    /// (pipelined commands) nor those before `line_start` (earlier literals, which may hold
+    /// line ends that DiscardLine would mistake for this line's end) may be dropped or re-read.
+    fn reject_line(&mut self, buf: &mut BytesMut, line_start: usize, end: usize) -> Frame {
+        // The tag counts only when it and its SP lie within the limit: otherwise whether it
+        // was seen would depend on how much input had arrived.
+        let tag = command_tag(&buf[..buf.len().min(self.limits.max_command)]);
+        buf.advance(line_start.max(end.saturating_sub(MARKER_TAIL)));
         self.reset();
         self.state = State::DiscardLine;
         Frame::Rejected(Rejection {
@@ -283,7 +322,10 @@ impl Framer {
     }
 
     fn reset(&mut self) {
-        self.state = State::Line { line_start: 0, scanned: 0 };
+        self.state = State::Line {
+            line_start: 0,
+            scanned: 0,
+        };
         self.append = None;
         self.append_bytes = 0;
     }
@@ -293,7 +335,9 @@ impl Framer {
     /// discarded and the caller should fail the exchange.
     pub fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, RejectReason>> {
         if self.state == State::DiscardLine {
-            return self.next_frame(buf).map(|_| Err(RejectReason::CommandTooLong));
+            return self
+                .next_frame(buf)
+                .map(|_| Err(RejectReason::CommandTooLong));
         }
         match buf.iter().position(|&b| b == b'\n') {
             Some(end) if end <= self.limits.max_command => {
@@ -306,7 +350,7 @@ impl Framer {
                 Some(Err(RejectReason::CommandTooLong))
             }
             None if buf.len() > self.limits.max_command => {
-                self.reject_line(buf);
+                self.reject_line(buf, 0, buf.len());
                 Some(Err(RejectReason::CommandTooLong))
             }
             None => None,
@@ -331,7 +375,10 @@ fn literal_marker(line: &[u8]) -> Option<LiteralMarker> {
         return None;
     }
     let size = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(LiteralMarker { size, synchronizing })
+    Some(LiteralMarker {
+        size,
+        synchronizing,
+    })
 }
 
 /// The tag at the start of a command, if it is followed by a space.
@@ -344,7 +391,9 @@ fn command_tag(buf: &[u8]) -> Option<String> {
 fn is_append(first_line: &[u8]) -> bool {
     let mut words = first_line.splitn(3, |&b| b == b' ');
     let _tag = words.next();
-    words.next().is_some_and(|word| word.eq_ignore_ascii_case(b"APPEND"))
+    words
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case(b"APPEND"))
 }
 
 #[cfg(test)]
@@ -372,8 +421,14 @@ mod tests {
     fn commands_split_across_reads_and_pipelined() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
-        assert_eq!(feed(&mut framer, &mut buf, b"a NOOP\r\nb NO"), vec![command(b"a NOOP\r\n")]);
-        assert_eq!(feed(&mut framer, &mut buf, b"OP\r\n"), vec![command(b"b NOOP\r\n")]);
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"a NOOP\r\nb NO"),
+            vec![command(b"a NOOP\r\n")]
+        );
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"OP\r\n"),
+            vec![command(b"b NOOP\r\n")]
+        );
         assert!(buf.is_empty());
     }
 
@@ -381,7 +436,10 @@ mod tests {
     fn synchronising_literal_asks_for_continuation() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
-        assert_eq!(feed(&mut framer, &mut buf, b"a LOGIN {5}\r\n"), vec![Frame::ContinueLiteral]);
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"a LOGIN {5}\r\n"),
+            vec![Frame::ContinueLiteral]
+        );
         assert_eq!(feed(&mut framer, &mut buf, b"alice"), vec![]);
         assert_eq!(
             feed(&mut framer, &mut buf, b" pw\r\n"),
@@ -403,10 +461,19 @@ mod tests {
     fn a_literal_that_looks_like_a_command_is_data() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
-        let frames = feed(&mut framer, &mut buf, b"a APPEND x {10+}\r\nb LOGOUT\r\n {9}\r\n");
+        let frames = feed(
+            &mut framer,
+            &mut buf,
+            b"a APPEND x {10+}\r\nb LOGOUT\r\n {9}\r\n",
+        );
         assert_eq!(frames, vec![Frame::ContinueLiteral]);
         let frames = feed(&mut framer, &mut buf, b"123456789\r\n");
-        assert_eq!(frames, vec![command(b"a APPEND x {10+}\r\nb LOGOUT\r\n {9}\r\n123456789\r\n")]);
+        assert_eq!(
+            frames,
+            vec![command(
+                b"a APPEND x {10+}\r\nb LOGOUT\r\n {9}\r\n123456789\r\n"
+            )]
+        );
     }
 
     #[test]
@@ -415,7 +482,10 @@ mod tests {
         let mut buf = BytesMut::new();
         assert_eq!(feed(&mut framer, &mut buf, b"a LOGIN {"), vec![]);
         assert_eq!(feed(&mut framer, &mut buf, b"5}\r"), vec![]);
-        assert_eq!(feed(&mut framer, &mut buf, b"\n"), vec![Frame::ContinueLiteral]);
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"\n"),
+            vec![Frame::ContinueLiteral]
+        );
     }
 
     #[test]
@@ -428,7 +498,10 @@ mod tests {
             vec![
                 Frame::Rejected(Rejection {
                     tag: Some("a1".into()),
-                    reason: RejectReason::LiteralTooBig { size: 101, synchronizing: true },
+                    reason: RejectReason::LiteralTooBig {
+                        size: 101,
+                        synchronizing: true
+                    },
                     fatal: false
                 }),
                 command(b"b NOOP\r\n"),
@@ -449,7 +522,10 @@ mod tests {
             vec![
                 Frame::Rejected(Rejection {
                     tag: Some("a1".into()),
-                    reason: RejectReason::LiteralTooBig { size: 70, synchronizing: false },
+                    reason: RejectReason::LiteralTooBig {
+                        size: 70,
+                        synchronizing: false
+                    },
                     fatal: false
                 }),
                 command(b"b NOOP\r\n"),
@@ -467,7 +543,10 @@ mod tests {
             assert_eq!(feed(&mut framer, &mut buf, b"0123456789"), vec![]);
             assert!(buf.is_empty(), "skipped bytes are not kept");
         }
-        assert_eq!(feed(&mut framer, &mut buf, b"\r\nz NOOP\r\n"), vec![command(b"z NOOP\r\n")]);
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"\r\nz NOOP\r\n"),
+            vec![command(b"z NOOP\r\n")]
+        );
     }
 
     #[test]
@@ -475,14 +554,21 @@ mod tests {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
         let frames = feed(&mut framer, &mut buf, b"a APPEND x {99999999999+}\r\n");
-        assert!(matches!(&frames[..], [Frame::Rejected(Rejection { fatal: true, .. })]));
+        assert!(matches!(
+            &frames[..],
+            [Frame::Rejected(Rejection { fatal: true, .. })]
+        ));
     }
 
     #[test]
     fn long_lines_are_refused_and_discarded_as_they_arrive() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
-        let frames = feed(&mut framer, &mut buf, &[b"t1 NOOP ".as_slice(), &[b'x'; 100]].concat());
+        let frames = feed(
+            &mut framer,
+            &mut buf,
+            &[b"t1 NOOP ".as_slice(), &[b'x'; 100]].concat(),
+        );
         assert_eq!(
             frames,
             vec![Frame::Rejected(Rejection {
@@ -495,7 +581,10 @@ mod tests {
             feed(&mut framer, &mut buf, &[b'y'; 1000]);
             assert!(buf.len() <= MARKER_TAIL);
         }
-        assert_eq!(feed(&mut framer, &mut buf, b"\r\nt2 NOOP\r\n"), vec![command(b"t2 NOOP\r\n")]);
+        assert_eq!(
+            feed(&mut framer, &mut buf, b"\r\nt2 NOOP\r\n"),
+            vec![command(b"t2 NOOP\r\n")]
+        );
     }
 
     #[test]
@@ -515,25 +604,57 @@ mod tests {
     fn multiappend_total_is_bounded() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::new();
-        let input = [b"a APPEND x {90+}\r\n".as_slice(), &[b'm'; 90], b" {90+}\r\n"].concat();
+        let input = [
+            b"a APPEND x {90+}\r\n".as_slice(),
+            &[b'm'; 90],
+            b" {90+}\r\n",
+        ]
+        .concat();
         let frames = feed(&mut framer, &mut buf, &input);
-        assert!(matches!(&frames[..], [Frame::Rejected(Rejection { reason: RejectReason::LiteralTooBig { .. }, .. })]));
+        assert!(matches!(
+            &frames[..],
+            [Frame::Rejected(Rejection {
+                reason: RejectReason::LiteralTooBig { .. },
+                ..
+            })]
+        ));
     }
 
     #[test]
     fn plain_lines_for_idle_and_authenticate() {
         let mut framer = Framer::new(limits());
         let mut buf = BytesMut::from(&b"DONE\r\nrest"[..]);
-        assert_eq!(framer.next_line(&mut buf), Some(Ok(Bytes::from_static(b"DONE"))));
+        assert_eq!(
+            framer.next_line(&mut buf),
+            Some(Ok(Bytes::from_static(b"DONE")))
+        );
         assert_eq!(framer.next_line(&mut buf), None);
         assert_eq!(&buf[..], b"rest");
     }
 
     #[test]
     fn literal_markers() {
-        assert_eq!(literal_marker(b"a {5}\r"), Some(LiteralMarker { size: 5, synchronizing: true }));
-        assert_eq!(literal_marker(b"a {5+}"), Some(LiteralMarker { size: 5, synchronizing: false }));
-        assert_eq!(literal_marker(b"a ~{0}\r"), Some(LiteralMarker { size: 0, synchronizing: true }));
+        assert_eq!(
+            literal_marker(b"a {5}\r"),
+            Some(LiteralMarker {
+                size: 5,
+                synchronizing: true
+            })
+        );
+        assert_eq!(
+            literal_marker(b"a {5+}"),
+            Some(LiteralMarker {
+                size: 5,
+                synchronizing: false
+            })
+        );
+        assert_eq!(
+            literal_marker(b"a ~{0}\r"),
+            Some(LiteralMarker {
+                size: 0,
+                synchronizing: true
+            })
+        );
         assert_eq!(literal_marker(b"a {x}\r"), None);
         assert_eq!(literal_marker(b"a {}\r"), None);
         assert_eq!(literal_marker(b"a {5} \r"), None);

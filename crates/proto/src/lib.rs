@@ -24,5 +24,5 @@ mod sequence;
 
 pub use command::{Command, CommandBody, Tag};
 pub use datetime::{Date, DateTime};
-pub use decode::{parse_command, DecodeError};
+pub use decode::{DecodeError, parse_command};
 pub use sequence::{SeqBound, SequenceSet};

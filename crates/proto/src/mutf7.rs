@@ -30,8 +30,12 @@ impl fmt::Display for Utf7Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Utf7Error::NonAscii(b) => write!(f, "8-bit byte 0x{b:02x} in a modified UTF-7 name"),
-            Utf7Error::Unterminated => f.write_str("modified UTF-7 shift sequence is not closed with '-'"),
-            Utf7Error::BadBase64(b) => write!(f, "invalid modified BASE64 character {:?}", char::from(*b)),
+            Utf7Error::Unterminated => {
+                f.write_str("modified UTF-7 shift sequence is not closed with '-'")
+            }
+            Utf7Error::BadBase64(b) => {
+                write!(f, "invalid modified BASE64 character {:?}", char::from(*b))
+            }
             Utf7Error::BadPadding => f.write_str("modified UTF-7 sequence has stray bits"),
             Utf7Error::BadUtf16 => f.write_str("modified UTF-7 sequence is not valid UTF-16"),
             Utf7Error::NotCanonical => f.write_str("modified UTF-7 name is not in canonical form"),
@@ -74,7 +78,11 @@ fn flush_shifted(out: &mut String, units: &mut Vec<u16>) {
     out.push('&');
     let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let symbols = chunk.len() + 1;
         for i in 0..symbols {
@@ -87,7 +95,10 @@ fn flush_shifted(out: &mut String, units: &mut Vec<u16>) {
 }
 
 fn base64_value(b: u8) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a == b).and_then(|p| u32::try_from(p).ok())
+    ALPHABET
+        .iter()
+        .position(|&a| a == b)
+        .and_then(|p| u32::try_from(p).ok())
 }
 
 /// Decodes a modified UTF-7 name, refusing everything that is not the canonical encoding
@@ -185,27 +196,34 @@ mod tests {
     fn rfc3501_and_round_trip_vectors() {
         for (unicode, wire) in VECTORS {
             assert_eq!(encode(unicode), *wire, "encode {unicode:?}");
-            assert_eq!(decode(wire.as_bytes()).as_deref(), Ok(*unicode), "decode {wire:?}");
+            assert_eq!(
+                decode(wire.as_bytes()).as_deref(),
+                Ok(*unicode),
+                "decode {wire:?}"
+            );
         }
     }
 
     #[test]
     fn non_canonical_and_broken_forms_are_refused() {
         let cases: &[(&str, Utf7Error)] = &[
-            ("&AGE-", Utf7Error::NotCanonical),       // "a" shifted
-            ("&ACY-", Utf7Error::NotCanonical),       // "&" shifted
-            ("&AOk-&AOk-", Utf7Error::NotCanonical),  // two runs in a row
+            ("&AGE-", Utf7Error::NotCanonical),      // "a" shifted
+            ("&ACY-", Utf7Error::NotCanonical),      // "&" shifted
+            ("&AOk-&AOk-", Utf7Error::NotCanonical), // two runs in a row
             ("&AOk", Utf7Error::Unterminated),
-            ("&AOl-", Utf7Error::BadPadding),         // stray bits
+            ("&AOl-", Utf7Error::BadPadding), // stray bits
             ("&AO-", Utf7Error::BadPadding),
             ("&A*k-", Utf7Error::BadBase64(b'*')),
-            ("&2D0-", Utf7Error::BadUtf16),         // lone high surrogate
+            ("&2D0-", Utf7Error::BadUtf16), // lone high surrogate
             ("&2D3-", Utf7Error::BadPadding),
-            ("&2D0AYQ-", Utf7Error::BadUtf16),        // lone high surrogate then 'a'
+            ("&2D0AYQ-", Utf7Error::BadUtf16), // lone high surrogate then 'a'
         ];
         for (wire, error) in cases {
             assert_eq!(decode(wire.as_bytes()), Err(error.clone()), "{wire}");
         }
-        assert_eq!(decode("caf\u{e9}".as_bytes()), Err(Utf7Error::NonAscii(0xc3)));
+        assert_eq!(
+            decode("caf\u{e9}".as_bytes()),
+            Err(Utf7Error::NonAscii(0xc3))
+        );
     }
 }

@@ -3,14 +3,16 @@
 use bytes::Bytes;
 
 use super::primitives::{PResult, Parser};
-use super::{fetch, mailbox, search, DecodeError};
-use crate::command::{AppendMessage, Command, CommandBody, MailboxArg, StoreOperation};
+use super::{DecodeError, fetch, mailbox, search};
 use crate::Tag;
+use crate::command::{AppendMessage, Command, CommandBody, MailboxArg, StoreOperation};
 
 /// Decodes one framed command (its lines and literals, ending with CRLF).
 pub fn parse_command(frame: Bytes) -> Result<Command, DecodeError> {
     let mut parser = Parser::new(frame);
-    let tag = parser.tag().map_err(|message| DecodeError { tag: None, message })?;
+    let tag = parser
+        .tag()
+        .map_err(|message| DecodeError { tag: None, message })?;
     if parser.peek() != Some(b' ') && !parser.at_end() {
         // `a+b NOOP`: the tag token is not a tag; answering `a BAD` could complete another
         // command, so the error is untagged (as the framer's `command_tag` decides too).
@@ -26,12 +28,18 @@ pub fn parse_command(frame: Bytes) -> Result<Command, DecodeError> {
         .and_then(|body| parser.end().map(|()| body));
     match body {
         Ok(body) => Ok(Command { tag, body }),
-        Err(message) => Err(DecodeError { tag: Some(tag), message }),
+        Err(message) => Err(DecodeError {
+            tag: Some(tag),
+            message,
+        }),
     }
 }
 
 fn command_body(p: &mut Parser) -> PResult<CommandBody> {
-    let name = p.atom().map_err(|_| "Missing command name".to_owned())?.to_ascii_uppercase();
+    let name = p
+        .atom()
+        .map_err(|_| "Missing command name".to_owned())?
+        .to_ascii_uppercase();
     let body = match name.as_str() {
         "CAPABILITY" => CommandBody::Capability,
         "NOOP" => CommandBody::Noop,
@@ -75,12 +83,18 @@ fn command_body(p: &mut Parser) -> PResult<CommandBody> {
 
 /// The command name for an error message: bounded and free of control characters.
 fn printable(name: &str) -> String {
-    name.chars().take(32).filter(|c| c.is_ascii_graphic()).collect()
+    name.chars()
+        .take(32)
+        .filter(|c| c.is_ascii_graphic())
+        .collect()
 }
 
 fn uid_command(p: &mut Parser) -> PResult<CommandBody> {
     p.sp()?;
-    let name = p.atom().map_err(|_| "Missing command after UID".to_owned())?.to_ascii_uppercase();
+    let name = p
+        .atom()
+        .map_err(|_| "Missing command after UID".to_owned())?
+        .to_ascii_uppercase();
     match name.as_str() {
         "FETCH" => fetch::fetch(p, true),
         "STORE" => store(p, true),

@@ -47,7 +47,11 @@ pub(super) fn fetch(p: &mut Parser, uid: bool) -> PResult<CommandBody> {
 
 /// ALL, FAST, FULL (RFC 9051 6.4.5).
 fn macro_items(p: &mut Parser) -> PResult<Option<Vec<FetchItem>>> {
-    let fast = [FetchItem::Flags, FetchItem::InternalDate, FetchItem::Rfc822Size];
+    let fast = [
+        FetchItem::Flags,
+        FetchItem::InternalDate,
+        FetchItem::Rfc822Size,
+    ];
     Ok(if p.eat_keyword("ALL") {
         Some(fast.into_iter().chain([FetchItem::Envelope]).collect())
     } else if p.eat_keyword("FAST") {
@@ -55,7 +59,10 @@ fn macro_items(p: &mut Parser) -> PResult<Option<Vec<FetchItem>>> {
     } else if p.eat_keyword("FULL") {
         Some(
             fast.into_iter()
-                .chain([FetchItem::Envelope, FetchItem::BodyStructure { extensible: false }])
+                .chain([
+                    FetchItem::Envelope,
+                    FetchItem::BodyStructure { extensible: false },
+                ])
                 .collect(),
         )
     } else {
@@ -66,7 +73,10 @@ fn macro_items(p: &mut Parser) -> PResult<Option<Vec<FetchItem>>> {
 fn fetch_item(p: &mut Parser) -> PResult<FetchItem> {
     let name = p.item_name()?;
     let whole = |alias, peek, text| FetchItem::BodySection {
-        section: Section { part: Vec::new(), text },
+        section: Section {
+            part: Vec::new(),
+            text,
+        },
         partial: None,
         peek,
         alias,
@@ -102,7 +112,9 @@ fn fetch_item(p: &mut Parser) -> PResult<FetchItem> {
                 peek: name == "BINARY.PEEK",
             }
         }
-        "BINARY.SIZE" => FetchItem::BinarySize { part: binary_part(p)? },
+        "BINARY.SIZE" => FetchItem::BinarySize {
+            part: binary_part(p)?,
+        },
         _ => return Err("Unknown FETCH data item".into()),
     })
 }
@@ -115,7 +127,11 @@ fn section(p: &mut Parser) -> PResult<Section> {
     // `section-part = nz-number *("." nz-number)`, then `["." section-text]` after a part:
     // every number is followed by `]` or by `.` and more (not `1HEADER`, not `1.]`).
     while p.peek().is_some_and(|b| b.is_ascii_digit()) {
-        part.push(p.nz_number().map_err(|_| "Invalid section part number".to_owned())?.get());
+        part.push(
+            p.nz_number()
+                .map_err(|_| "Invalid section part number".to_owned())?
+                .get(),
+        );
         if p.peek() == Some(b']') {
             break;
         }

@@ -46,7 +46,12 @@ fn qresync(p: &mut Parser) -> PResult<QresyncParams> {
             known_uids = Some(p.sequence_set()?);
             if !p.eat(b' ') {
                 p.expect(b')')?;
-                return Ok(QresyncParams { uid_validity, modseq, known_uids, seq_match });
+                return Ok(QresyncParams {
+                    uid_validity,
+                    modseq,
+                    known_uids,
+                    seq_match,
+                });
             }
         }
         p.expect(b'(')?;
@@ -57,7 +62,12 @@ fn qresync(p: &mut Parser) -> PResult<QresyncParams> {
         seq_match = Some((seqs, uids));
     }
     p.expect(b')')?;
-    Ok(QresyncParams { uid_validity, modseq, known_uids, seq_match })
+    Ok(QresyncParams {
+        uid_validity,
+        modseq,
+        known_uids,
+        seq_match,
+    })
 }
 
 pub(super) fn create(p: &mut Parser) -> PResult<CommandBody> {
@@ -76,7 +86,10 @@ pub(super) fn create(p: &mut Parser) -> PResult<CommandBody> {
         })?;
         p.expect(b')')?;
     }
-    Ok(CommandBody::Create { mailbox, special_use })
+    Ok(CommandBody::Create {
+        mailbox,
+        special_use,
+    })
 }
 
 pub(super) fn list(p: &mut Parser) -> PResult<CommandBody> {
@@ -92,9 +105,12 @@ pub(super) fn list(p: &mut Parser) -> PResult<CommandBody> {
     // (or only with REMOTE) ... The server MUST return BAD tagged response in such case."
     // (The grammar says the same: a `list-select-mod-opt` needs a `list-select-base-opt`.)
     if selection.contains(&ListSelection::RecursiveMatch)
-        && selection
-            .iter()
-            .all(|option| matches!(option, ListSelection::RecursiveMatch | ListSelection::Remote))
+        && selection.iter().all(|option| {
+            matches!(
+                option,
+                ListSelection::RecursiveMatch | ListSelection::Remote
+            )
+        })
     {
         return Err("RECURSIVEMATCH needs another selection option such as SUBSCRIBED".into());
     }

@@ -21,7 +21,10 @@ pub(crate) struct Parser {
 fn is_atom_char(b: u8) -> bool {
     b > 0x20
         && b < 0x7f
-        && !matches!(b, b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']')
+        && !matches!(
+            b,
+            b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']'
+        )
 }
 
 fn is_astring_char(b: u8) -> bool {
@@ -279,7 +282,9 @@ impl Parser {
     /// `flag`: `\Name` or a keyword atom.
     pub(crate) fn flag(&mut self) -> PResult<FlagArg> {
         if self.eat(b'\\') {
-            let name = self.atom().map_err(|_| "Expected a flag name after '\\'".to_owned())?;
+            let name = self
+                .atom()
+                .map_err(|_| "Expected a flag name after '\\'".to_owned())?;
             Ok(FlagArg::System(format!("\\{name}")))
         } else {
             self.atom()
@@ -325,7 +330,11 @@ impl Parser {
         let mut ranges = Vec::new();
         loop {
             let first = self.seq_bound()?;
-            let last = if self.eat(b':') { self.seq_bound()? } else { first };
+            let last = if self.eat(b':') {
+                self.seq_bound()?
+            } else {
+                first
+            };
             ranges.push((first, last));
             if !self.eat(b',') {
                 return Ok(SequenceSet::Ranges(ranges));
@@ -359,11 +368,19 @@ impl Parser {
     }
 
     /// A parenthesised list of `item`s separated by SP; empty allowed when `allow_empty`.
-    pub(crate) fn paren_list<T>(&mut self, allow_empty: bool, mut item: impl FnMut(&mut Parser) -> PResult<T>) -> PResult<Vec<T>> {
+    pub(crate) fn paren_list<T>(
+        &mut self,
+        allow_empty: bool,
+        mut item: impl FnMut(&mut Parser) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
         self.expect(b'(')?;
         let mut items = Vec::new();
         if self.eat(b')') {
-            return if allow_empty { Ok(items) } else { Err("Empty list".into()) };
+            return if allow_empty {
+                Ok(items)
+            } else {
+                Err("Empty list".into())
+            };
         }
         loop {
             items.push(item(self)?);
@@ -385,10 +402,16 @@ mod tests {
 
     #[test]
     fn quoted_strings_unescape() {
-        assert_eq!(parser(br#""a\"b\\c""#).quoted().as_deref(), Ok(&br#"a"b\c"#[..]));
+        assert_eq!(
+            parser(br#""a\"b\\c""#).quoted().as_deref(),
+            Ok(&br#"a"b\c"#[..])
+        );
         assert!(parser(br#""a\nb""#).quoted().is_err());
         assert!(parser(b"\"abc").quoted().is_err());
-        assert_eq!(parser("\"Entwürfe\"".as_bytes()).quoted().as_deref(), Ok("Entwürfe".as_bytes()));
+        assert_eq!(
+            parser("\"Entwürfe\"".as_bytes()).quoted().as_deref(),
+            Ok("Entwürfe".as_bytes())
+        );
     }
 
     #[test]
@@ -396,8 +419,14 @@ mod tests {
         let mut p = parser(b"{5}\r\nhello rest");
         assert_eq!(p.literal(), Ok((Bytes::from_static(b"hello"), false)));
         assert_eq!(p.rest(), b" rest");
-        assert_eq!(parser(b"{5+}\r\nhello").literal().map(|l| l.0), Ok(Bytes::from_static(b"hello")));
-        assert_eq!(parser(b"~{3}\r\na\0b").literal(), Ok((Bytes::from_static(b"a\0b"), true)));
+        assert_eq!(
+            parser(b"{5+}\r\nhello").literal().map(|l| l.0),
+            Ok(Bytes::from_static(b"hello"))
+        );
+        assert_eq!(
+            parser(b"~{3}\r\na\0b").literal(),
+            Ok((Bytes::from_static(b"a\0b"), true))
+        );
         assert!(parser(b"{3}\r\na\0b").literal().is_err());
         assert!(parser(b"{9}\r\nshort").literal().is_err());
     }
@@ -411,7 +440,10 @@ mod tests {
     #[test]
     fn sequence_sets() {
         let set = parser(b"1:3,5,*:7").sequence_set();
-        assert_eq!(set.map(|s| s.to_ranges(9)), Ok(vec![(1, 3), (5, 5), (7, 9)]));
+        assert_eq!(
+            set.map(|s| s.to_ranges(9)),
+            Ok(vec![(1, 3), (5, 5), (7, 9)])
+        );
         assert_eq!(parser(b"$").sequence_set(), Ok(SequenceSet::Saved));
         assert!(parser(b"0").sequence_set().is_err());
         assert!(parser(b"1:").sequence_set().is_err());

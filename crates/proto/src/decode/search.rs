@@ -74,7 +74,10 @@ fn search_key(p: &mut Parser, depth: usize) -> PResult<SearchKey> {
         Some(b'0'..=b'9' | b'*' | b'$') => return p.sequence_set().map(SearchKey::SequenceSet),
         _ => {}
     }
-    let name = p.atom().map_err(|_| "Expected a search key".to_owned())?.to_ascii_uppercase();
+    let name = p
+        .atom()
+        .map_err(|_| "Expected a search key".to_owned())?
+        .to_ascii_uppercase();
     let key = match name.as_str() {
         "ALL" => SearchKey::All,
         "ANSWERED" => flag_key("\\Answered"),
@@ -93,7 +96,11 @@ fn search_key(p: &mut Parser, depth: usize) -> PResult<SearchKey> {
         "KEYWORD" | "UNKEYWORD" => {
             p.sp()?;
             let keyword = SearchKey::Flag(FlagArg::Keyword(p.atom()?));
-            if name == "KEYWORD" { keyword } else { not(keyword) }
+            if name == "KEYWORD" {
+                keyword
+            } else {
+                not(keyword)
+            }
         }
         "BCC" | "CC" | "FROM" | "SUBJECT" | "TO" => {
             p.sp()?;

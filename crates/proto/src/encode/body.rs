@@ -3,7 +3,7 @@
 
 use portcullis_mime::{Address, ContentType, Envelope, MessageSummary, Part, PartKind};
 
-use super::strings::{nstring, string, Charset};
+use super::strings::{Charset, nstring, string};
 
 /// Writes an `envelope`.
 pub fn envelope(out: &mut Vec<u8>, envelope: &Envelope, charset: Charset) {
@@ -50,7 +50,12 @@ fn address_list(out: &mut Vec<u8>, addresses: &[Address], charset: Charset) {
 }
 
 /// Writes `body` for the whole message: BODYSTRUCTURE when `extensible`, BODY otherwise.
-pub fn body_structure(out: &mut Vec<u8>, message: &MessageSummary, extensible: bool, charset: Charset) {
+pub fn body_structure(
+    out: &mut Vec<u8>,
+    message: &MessageSummary,
+    extensible: bool,
+    charset: Charset,
+) {
     body(out, &message.root, extensible, charset);
 }
 
@@ -80,11 +85,19 @@ fn body(out: &mut Vec<u8>, part: &Part, extensible: bool, charset: Charset) {
     out.push(b')');
 }
 
-fn multipart(out: &mut Vec<u8>, part: &Part, children: &[Part], extensible: bool, charset: Charset) {
+fn multipart(
+    out: &mut Vec<u8>,
+    part: &Part,
+    children: &[Part],
+    extensible: bool,
+    charset: Charset,
+) {
     if children.is_empty() {
         // `body-type-mpart` needs at least one body; a multipart without parts (no
         // boundary found) is shown with one empty text part, as other servers do.
-        out.extend_from_slice(b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)");
+        out.extend_from_slice(
+            b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)",
+        );
     }
     for child in children {
         body(out, child, extensible, charset);
@@ -100,7 +113,11 @@ fn multipart(out: &mut Vec<u8>, part: &Part, children: &[Part], extensible: bool
 
 /// `media-type SP media-subtype SP body-fields`
 fn single_fields(out: &mut Vec<u8>, part: &Part, charset: Charset) {
-    let ContentType { media_type, subtype, params: parameters } = &part.content_type;
+    let ContentType {
+        media_type,
+        subtype,
+        params: parameters,
+    } = &part.content_type;
     string(out, media_type, charset);
     out.push(b' ');
     string(out, subtype, charset);
@@ -113,7 +130,12 @@ fn single_fields(out: &mut Vec<u8>, part: &Part, charset: Charset) {
     out.push(b' ');
     string(out, &part.encoding, charset);
     out.push(b' ');
-    out.extend_from_slice(part.end.saturating_sub(part.body_start).to_string().as_bytes());
+    out.extend_from_slice(
+        part.end
+            .saturating_sub(part.body_start)
+            .to_string()
+            .as_bytes(),
+    );
 }
 
 /// `body-ext-1part`: MD5, then the fields shared with multiparts.

@@ -6,7 +6,7 @@ mod body;
 mod strings;
 
 pub use body::{body_structure, envelope};
-pub use strings::{astring, literal, mailbox, nstring, string, Charset};
+pub use strings::{Charset, astring, literal, mailbox, nstring, string};
 
 use portcullis_mime::{Envelope, MessageSummary};
 
@@ -165,7 +165,9 @@ impl Code {
             Code::UidValidity(n) => format!("UIDVALIDITY {n}"),
             Code::Unseen(n) => format!("UNSEEN {n}"),
             Code::AppendUid(validity, uids) => format!("APPENDUID {validity} {uids}"),
-            Code::CopyUid(validity, source, target) => format!("COPYUID {validity} {source} {target}"),
+            Code::CopyUid(validity, source, target) => {
+                format!("COPYUID {validity} {source} {target}")
+            }
             Code::HighestModSeq(n) => format!("HIGHESTMODSEQ {n}"),
             Code::Modified(set) => format!("MODIFIED {set}"),
             _ => String::new(),
@@ -189,7 +191,12 @@ pub struct StatusResponse {
 
 impl StatusResponse {
     /// A tagged response.
-    pub fn tagged(tag: &str, status: Status, code: Option<Code>, text: impl Into<String>) -> StatusResponse {
+    pub fn tagged(
+        tag: &str,
+        status: Status,
+        code: Option<Code>,
+        text: impl Into<String>,
+    ) -> StatusResponse {
         StatusResponse {
             tag: Some(tag.to_owned()),
             status,
@@ -221,8 +228,16 @@ impl StatusResponse {
         }
         // `text` is 1*TEXT-CHAR: no CR, LF or NUL, never empty, and it must not start with
         // '[' when there is no code (it would read as one).
-        let text: String = self.text.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect();
-        let text = if text.is_empty() { "completed".to_owned() } else { text };
+        let text: String = self
+            .text
+            .chars()
+            .filter(|c| !matches!(c, '\r' | '\n' | '\0'))
+            .collect();
+        let text = if text.is_empty() {
+            "completed".to_owned()
+        } else {
+            text
+        };
         if self.code.is_none() && text.starts_with('[') {
             out.push(b' ');
         }
@@ -392,7 +407,10 @@ impl Data<'_> {
             }
             Data::List(item) => list_item(out, b"LIST", item, charset),
             Data::Lsub(item) => list_item(out, b"LSUB", item, charset),
-            Data::Status { mailbox: name, items } => {
+            Data::Status {
+                mailbox: name,
+                items,
+            } => {
                 out.extend_from_slice(b"STATUS ");
                 mailbox(out, name, charset);
                 out.extend_from_slice(b" (");
@@ -511,18 +529,34 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
             out.push(b')');
         }
         FetchAttr::Uid(uid) => out.extend_from_slice(format!("UID {uid}").as_bytes()),
-        FetchAttr::Rfc822Size(size) => out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes()),
-        FetchAttr::InternalDate(date) => out.extend_from_slice(format!("INTERNALDATE \"{date}\"").as_bytes()),
+        FetchAttr::Rfc822Size(size) => {
+            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes())
+        }
+        FetchAttr::InternalDate(date) => {
+            out.extend_from_slice(format!("INTERNALDATE \"{date}\"").as_bytes())
+        }
         FetchAttr::ModSeq(modseq) => out.extend_from_slice(format!("MODSEQ ({modseq})").as_bytes()),
         FetchAttr::Envelope(env) => {
             out.extend_from_slice(b"ENVELOPE ");
             envelope(out, env, charset);
         }
-        FetchAttr::BodyStructure { message, extensible } => {
-            out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
+        FetchAttr::BodyStructure {
+            message,
+            extensible,
+        } => {
+            out.extend_from_slice(if *extensible {
+                b"BODYSTRUCTURE "
+            } else {
+                b"BODY "
+            });
             body_structure(out, message, *extensible, charset);
         }
-        FetchAttr::Section { section, alias, origin, data } => {
+        FetchAttr::Section {
+            section,
+            alias,
+            origin,
+            data,
+        } => {
             section_name(out, section, *alias, *origin, charset);
             out.push(b' ');
             match data {
@@ -556,7 +590,13 @@ fn part_path(out: &mut Vec<u8>, part: &[u32]) {
     out.extend_from_slice(path.join(".").as_bytes());
 }
 
-fn section_name(out: &mut Vec<u8>, section: &Section, alias: SectionAlias, origin: Option<u32>, charset: Charset) {
+fn section_name(
+    out: &mut Vec<u8>,
+    section: &Section,
+    alias: SectionAlias,
+    origin: Option<u32>,
+    charset: Charset,
+) {
     match alias {
         SectionAlias::Rfc822 => return out.extend_from_slice(b"RFC822"),
         SectionAlias::Rfc822Header => return out.extend_from_slice(b"RFC822.HEADER"),
@@ -611,30 +651,68 @@ mod tests {
 
     #[test]
     fn status_responses() {
-        let ok = StatusResponse::tagged("a1", Status::Ok, Some(Code::ReadWrite), "SELECT completed");
-        assert_eq!(line(|o| ok.write(o)), "a1 OK [READ-WRITE] SELECT completed\r\n");
+        let ok =
+            StatusResponse::tagged("a1", Status::Ok, Some(Code::ReadWrite), "SELECT completed");
+        assert_eq!(
+            line(|o| ok.write(o)),
+            "a1 OK [READ-WRITE] SELECT completed\r\n"
+        );
         let no = StatusResponse::untagged(Status::No, None, "[bracket\r\n injected");
         assert_eq!(line(|o| no.write(o)), "* NO  [bracket injected\r\n");
-        let code = StatusResponse::tagged("t", Status::Ok, Some(Code::CopyUid(38505, "304,319:320".into(), "3956:3958".into())), "Done");
-        assert_eq!(line(|o| code.write(o)), "t OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n");
+        let code = StatusResponse::tagged(
+            "t",
+            Status::Ok,
+            Some(Code::CopyUid(
+                38505,
+                "304,319:320".into(),
+                "3956:3958".into(),
+            )),
+            "Done",
+        );
+        assert_eq!(
+            line(|o| code.write(o)),
+            "t OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n"
+        );
     }
 
     #[test]
     fn rfc9051_data_examples() {
         let charset = Charset::default();
-        assert_eq!(line(|o| Data::Exists(23).write(o, charset)), "* 23 EXISTS\r\n");
+        assert_eq!(
+            line(|o| Data::Exists(23).write(o, charset)),
+            "* 23 EXISTS\r\n"
+        );
         let flags = ["\\Answered".to_owned(), "\\Flagged".to_owned()];
-        assert_eq!(line(|o| Data::Flags(&flags).write(o, charset)), "* FLAGS (\\Answered \\Flagged)\r\n");
+        assert_eq!(
+            line(|o| Data::Flags(&flags).write(o, charset)),
+            "* FLAGS (\\Answered \\Flagged)\r\n"
+        );
         let items = [(StatusItem::Messages, 231), (StatusItem::UidNext, 44292)];
         assert_eq!(
-            line(|o| Data::Status { mailbox: "blurdybloop", items: &items }.write(o, charset)),
+            line(|o| Data::Status {
+                mailbox: "blurdybloop",
+                items: &items
+            }
+            .write(o, charset)),
             "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n"
         );
-        let list = ListItem { attributes: vec!["\\Noselect"], name: "foo", child_info_subscribed: false };
-        assert_eq!(line(|o| Data::List(list).write(o, charset)), "* LIST (\\Noselect) \"/\" foo\r\n");
+        let list = ListItem {
+            attributes: vec!["\\Noselect"],
+            name: "foo",
+            child_info_subscribed: false,
+        };
+        assert_eq!(
+            line(|o| Data::List(list).write(o, charset)),
+            "* LIST (\\Noselect) \"/\" foo\r\n"
+        );
         let esearch = [ESearchItem::Min(2), ESearchItem::Count(3)];
         assert_eq!(
-            line(|o| Data::ESearch { tag: "A282", uid: false, items: &esearch }.write(o, charset)),
+            line(|o| Data::ESearch {
+                tag: "A282",
+                uid: false,
+                items: &esearch
+            }
+            .write(o, charset)),
             "* ESEARCH (TAG \"A282\") MIN 2 COUNT 3\r\n"
         );
     }
@@ -643,14 +721,26 @@ mod tests {
     fn fetch_sections_are_named_as_requested() {
         let section = Section {
             part: vec![1, 2],
-            text: Some(SectionText::HeaderFields(vec![bytes::Bytes::from_static(b"From"), bytes::Bytes::from_static(b"To")])),
+            text: Some(SectionText::HeaderFields(vec![
+                bytes::Bytes::from_static(b"From"),
+                bytes::Bytes::from_static(b"To"),
+            ])),
         };
         let items = [
             FetchAttr::Uid(7),
-            FetchAttr::Section { section: &section, alias: SectionAlias::Body, origin: Some(0), data: Some(b"From: a\r\n\r\n") },
+            FetchAttr::Section {
+                section: &section,
+                alias: SectionAlias::Body,
+                origin: Some(0),
+                data: Some(b"From: a\r\n\r\n"),
+            },
         ];
         assert_eq!(
-            line(|o| Data::Fetch { seq: 3, items: &items }.write(o, Charset::default())),
+            line(|o| Data::Fetch {
+                seq: 3,
+                items: &items
+            }
+            .write(o, Charset::default())),
             "* 3 FETCH (UID 7 BODY[1.2.HEADER.FIELDS (From To)]<0> {11}\r\nFrom: a\r\n\r\n)\r\n"
         );
     }

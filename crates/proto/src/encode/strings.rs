@@ -58,7 +58,10 @@ fn is_atom_char(b: u8) -> bool {
 
 /// Writes an atom when the text is one (and not `NIL`), a string otherwise.
 pub fn astring(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
-    if !bytes.is_empty() && bytes.iter().all(|&b| is_atom_char(b)) && !bytes.eq_ignore_ascii_case(b"NIL") {
+    if !bytes.is_empty()
+        && bytes.iter().all(|&b| is_atom_char(b))
+        && !bytes.eq_ignore_ascii_case(b"NIL")
+    {
         out.extend_from_slice(bytes);
     } else {
         string(out, bytes, charset);
@@ -89,8 +92,14 @@ mod tests {
 
     #[test]
     fn strings_choose_quoted_or_literal() {
-        assert_eq!(written(|o| string(o, b"a \"b\" \\c", ASCII)), r#""a \"b\" \\c""#);
-        assert_eq!(written(|o| string(o, b"two\r\nlines", ASCII)), "{10}\r\ntwo\r\nlines");
+        assert_eq!(
+            written(|o| string(o, b"a \"b\" \\c", ASCII)),
+            r#""a \"b\" \\c""#
+        );
+        assert_eq!(
+            written(|o| string(o, b"two\r\nlines", ASCII)),
+            "{10}\r\ntwo\r\nlines"
+        );
         assert_eq!(written(|o| string(o, "é".as_bytes(), ASCII)), "{2}\r\né");
         assert_eq!(written(|o| string(o, "é".as_bytes(), UTF8)), "\"é\"");
         assert_eq!(written(|o| string(o, b"\xff", UTF8)), "{1}\r\n\u{fffd}");

@@ -306,6 +306,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn deliver(
+        &self,
+        message: NewMessage,
+        targets: &[MailboxId],
+    ) -> StoreResult<Vec<StoreResult<AppendOutcome>>> {
+        let targets = targets.to_vec();
+        self.writer
+            .write(move |tx, changes| messages::deliver(tx, changes, &message, &targets))
+            .await
+    }
+
     async fn messages(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<MessageMeta>> {
         let uids = UidSet::listed(uids);
         self.readers

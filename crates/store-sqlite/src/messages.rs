@@ -9,7 +9,7 @@ use portcullis_mime::MessageSummary;
 use portcullis_store::{
     AppendOutcome, CopyOutcome, FlagOperation, FlagSet, FlagUpdate, InternalDate, Keyword,
     MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq, NewMessage,
-    SystemFlag, Uid,
+    StoreResult, SystemFlag, Uid,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -198,6 +198,68 @@ pub(crate) fn append(
             insert_row(conn, mailbox, *uid, modseq, &stored)?;
             register_keywords(conn, mailbox, message.flags.keywords())?;
         }
+    }
+    Ok(AppendOutcome {
+        uid_validity: target.uid_validity,
+        uids,
+    })
+}
+
+/// LMTP delivery: one content for every target; each target in its own savepoint, so one
+/// refusing target (deleted meanwhile, out of UIDs) does not fail the others.
+pub(crate) fn deliver(
+    conn: &Connection,
+    changes: &mut Changes,
+    message: &NewMessage,
+    targets: &[MailboxId],
+) -> DbResult<Vec<StoreResult<AppendOutcome>>> {
+    let content_id = insert_content(conn, message)?;
+    let mut outcomes = Vec::with_capacity(targets.len());
+    for &mailbox in targets {
+        conn.execute_batch("SAVEPOINT deliver_target")?;
+        let before = changes.clone();
+        match append_content(conn, changes, mailbox, message, content_id) {
+            Ok(outcome) => {
+                conn.execute_batch("RELEASE deliver_target")?;
+                outcomes.push(Ok(outcome));
+            }
+            Err(Failure::Refused(refusal)) => {
+                conn.execute_batch("ROLLBACK TO deliver_target; RELEASE deliver_target")?;
+                *changes = before;
+                outcomes.push(Err(refusal));
+            }
+            Err(failure) => return Err(failure),
+        }
+    }
+    // The refcount triggers drop contents when their last message goes; a content that no
+    // target took never had one.
+    conn.prepare_cached("DELETE FROM contents WHERE id = ?1 AND refcount = 0")?
+        .execute([content_id])?;
+    Ok(outcomes)
+}
+
+/// Adds one message row for an already stored content.
+fn append_content(
+    conn: &Connection,
+    changes: &mut Changes,
+    mailbox: MailboxId,
+    message: &NewMessage,
+    content_id: i64,
+) -> DbResult<AppendOutcome> {
+    let target = mailboxes::selectable(conn, mailbox)?;
+    let uids = mailboxes::allocate_uids(conn, &target, 1)?;
+    let modseq = mailboxes::next_modseq(conn, changes, mailbox)?;
+    for uid in &uids {
+        let stored = Stored {
+            uid: *uid,
+            modseq,
+            flags: message.flags.clone(),
+            internal_date: message.internal_date,
+            size: u64::try_from(message.raw.len()).unwrap_or(u64::MAX),
+            content_id,
+        };
+        insert_row(conn, mailbox, *uid, modseq, &stored)?;
+        register_keywords(conn, mailbox, message.flags.keywords())?;
     }
     Ok(AppendOutcome {
         uid_validity: target.uid_validity,

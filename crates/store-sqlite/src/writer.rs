@@ -43,7 +43,7 @@ pub(crate) const QUEUE: usize = 1024;
 
 /// The mailboxes whose HIGHESTMODSEQ one request raised, with the new value. A request takes
 /// at most one MODSEQ per mailbox: the first change allocates it, later changes reuse it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Changes {
     raised: HashMap<MailboxId, ModSeq>,
 }

@@ -312,3 +312,28 @@ fn the_data_directory_is_private() {
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[tokio::test]
+async fn a_delivery_shares_one_content_and_leaves_none_when_every_target_fails() {
+    let (store, _dir) = open();
+    let (account, inbox) = account_with_inbox(&store).await;
+    let archive = store.mailbox(account, &name("Archive")).await.unwrap().id;
+    let side = side_connection(&store);
+    let outcomes = store.deliver(message(1), &[inbox, archive]).await.unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(count(&side, "SELECT count(*) FROM contents"), 1);
+    assert_eq!(count(&side, "SELECT refcount FROM contents"), 2);
+
+    store
+        .delete_mailbox(account, &name("Archive"))
+        .await
+        .unwrap();
+    let outcomes = store.deliver(message(2), &[archive]).await.unwrap();
+    assert!(outcomes[0].is_err());
+    assert_eq!(
+        count(&side, "SELECT count(*) FROM contents"),
+        1,
+        "no orphaned content"
+    );
+    assert_eq!(count(&side, "SELECT count(*) FROM content_data"), 1);
+}

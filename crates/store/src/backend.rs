@@ -102,6 +102,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         messages: Vec<NewMessage>,
     ) -> StoreResult<AppendOutcome>;
 
+    /// Delivers one message to several mailboxes (LMTP), storing its bytes once for all of
+    /// them. Each target succeeds or fails alone; the outcomes come in target order. The
+    /// call fails as a whole only when the engine itself fails.
+    async fn deliver(
+        &self,
+        message: NewMessage,
+        targets: &[MailboxId],
+    ) -> StoreResult<Vec<StoreResult<AppendOutcome>>>;
+
     /// Flags, dates and sizes of the given messages, ascending by UID; UIDs that do not exist
     /// (any more) are left out.
     async fn messages(&self, mailbox: MailboxId, uids: &[Uid]) -> StoreResult<Vec<MessageMeta>>;

@@ -62,6 +62,7 @@ macro_rules! store_conformance_tests {
             expunge_all_or_only_given_uids,
             copy_keeps_flags_and_dates_and_shares_content,
             move_copies_and_expunges,
+            deliver_stores_once_and_fails_per_target,
             messages_lists_existing_uids_ascending,
             raw_message_is_byte_identical,
             summaries_round_trip,
@@ -967,6 +968,65 @@ pub async fn copy_keeps_flags_and_dates_and_shares_content(store: &dyn Store) {
     }
     let summaries = store.summaries(target.id, &uids([2])).await.unwrap();
     assert_eq!(summaries, vec![(uid(2), originals[0].summary.clone())]);
+}
+
+/// LMTP delivery: one message to several mailboxes of several accounts; a target deleted
+/// meanwhile fails alone; each copy stays readable when the others go.
+pub async fn deliver_stores_once_and_fails_per_target(store: &dyn Store) {
+    let (_, alice) = inbox(store).await;
+    let bob = new_account(store, "bob").await;
+    let bob_inbox = open(store, bob, "INBOX").await;
+    let gone = create(store, bob, "Gone").await.id;
+    store
+        .delete_mailbox(bob, &mailbox_name("Gone"))
+        .await
+        .unwrap();
+    append_many(store, bob_inbox, 2).await;
+    let before = highest(store, bob_inbox).await;
+    let delivered = message(7);
+
+    let outcomes = store
+        .deliver(delivered.clone(), &[alice, gone, bob_inbox])
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(
+        outcomes[0].as_ref().map(|o| o.uids.clone()).ok(),
+        Some(uids([1]))
+    );
+    assert_refused!(&outcomes[1], StoreError::MailboxGone);
+    assert_eq!(
+        outcomes[2].as_ref().map(|o| o.uids.clone()).ok(),
+        Some(uids([3]))
+    );
+    assert!(
+        highest(store, bob_inbox).await > before,
+        "delivery takes a MODSEQ"
+    );
+    assert_eq!(
+        store.raw_message(alice, uid(1)).await.unwrap(),
+        Some(delivered.raw.clone())
+    );
+    assert_eq!(
+        store.raw_message(bob_inbox, uid(3)).await.unwrap(),
+        Some(delivered.raw.clone())
+    );
+
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(alice, &uids([1]), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(alice, None).await.unwrap();
+    assert_eq!(
+        store.raw_message(bob_inbox, uid(3)).await.unwrap(),
+        Some(delivered.raw.clone())
+    );
+    assert_eq!(
+        store.summaries(bob_inbox, &uids([3])).await.unwrap(),
+        vec![(uid(3), delivered.summary)]
+    );
 }
 
 /// MOVE copies and expunges the originals in one step, reporting the expunge's MODSEQ.

@@ -154,6 +154,16 @@ pub struct InternalDate {
     pub offset_minutes: i16,
 }
 
+impl InternalDate {
+    /// Now, in UTC.
+    pub fn now() -> InternalDate {
+        let unix_seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        InternalDate { unix_seconds, offset_minutes: 0 }
+    }
+}
+
 /// The immutable facts of one message, for FETCH and SEARCH.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageMeta {

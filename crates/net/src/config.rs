@@ -4,7 +4,7 @@ use portcullis_proto::framing::FrameLimits;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::TlsSource;
+use crate::{LmtpAddress, TlsSource};
 
 /// What to listen on and how.
 #[derive(Debug, Clone)]
@@ -13,6 +13,8 @@ pub struct NetConfig {
     pub imaps: Vec<SocketAddr>,
     /// Plaintext listeners offering STARTTLS (production: port 143); empty to disable.
     pub imap: Vec<SocketAddr>,
+    /// LMTP listeners (loopback TCP or Unix sockets); empty for none.
+    pub lmtp: Vec<LmtpAddress>,
     /// The certificate.
     pub tls: TlsSource,
     /// Per-connection limits.

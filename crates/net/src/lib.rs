@@ -13,10 +13,12 @@
 
 mod config;
 mod connection;
+mod lmtp;
 mod server;
 mod stream;
 mod tls;
 
 pub use config::{ConnectionLimits, NetConfig};
+pub use lmtp::{LmtpAddress, LmtpService};
 pub use server::{BindError, ListenerKind, Server};
 pub use tls::{TlsError, TlsSetup, TlsSource, fingerprint, load as load_tls};

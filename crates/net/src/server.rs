@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::config::{ConnectionLimits, NetConfig};
 use crate::connection;
+use crate::lmtp::{LmtpListener, LmtpService};
 use crate::stream::Stream;
 use crate::tls::TlsSetup;
 
@@ -45,6 +46,8 @@ impl ListenerKind {
 /// A bound server, ready to run.
 pub struct Server {
     listeners: Vec<(ListenerKind, TcpListener)>,
+    lmtp: Vec<LmtpListener>,
+    lmtp_service: Option<LmtpService>,
     acceptor: TlsAcceptor,
     ctx: Arc<ServerContext>,
     limits: Arc<ConnectionLimits>,
@@ -55,7 +58,7 @@ pub struct Server {
 #[error("cannot listen on {address} ({kind}): {source}")]
 pub struct BindError {
     /// The address.
-    pub address: SocketAddr,
+    pub address: String,
     /// imap or imaps.
     pub kind: &'static str,
     /// Why.
@@ -71,11 +74,12 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds every configured listener.
+    /// Binds every configured listener; LMTP listeners only when a service is given.
     pub async fn bind(
         config: &NetConfig,
         tls: &TlsSetup,
         ctx: Arc<ServerContext>,
+        lmtp_service: Option<LmtpService>,
     ) -> Result<Server, BindError> {
         let mut listeners = Vec::new();
         let addresses = config
@@ -87,14 +91,29 @@ impl Server {
             let listener = TcpListener::bind(address)
                 .await
                 .map_err(|source| BindError {
-                    address,
+                    address: address.to_string(),
                     kind: kind.as_str(),
                     source,
                 })?;
             listeners.push((kind, listener));
         }
+        let mut lmtp = Vec::new();
+        if let Some(service) = &lmtp_service {
+            for address in &config.lmtp {
+                let listener = LmtpListener::bind(address, service.unix_mode)
+                    .await
+                    .map_err(|source| BindError {
+                        address: format!("{address:?}"),
+                        kind: "lmtp",
+                        source,
+                    })?;
+                lmtp.push(listener);
+            }
+        }
         Ok(Server {
             listeners,
+            lmtp,
+            lmtp_service,
             acceptor: TlsAcceptor::from(tls.config.clone()),
             ctx,
             limits: Arc::new(config.limits.clone()),
@@ -107,6 +126,11 @@ impl Server {
             .iter()
             .filter_map(|(kind, listener)| listener.local_addr().ok().map(|a| (*kind, a)))
             .collect()
+    }
+
+    /// The LMTP listeners' addresses (`host:port` or `unix:/path`).
+    pub fn lmtp_addrs(&self) -> Vec<String> {
+        self.lmtp.iter().map(LmtpListener::describe).collect()
     }
 
     /// Serves until `shutdown` completes, then closes every connection gracefully.
@@ -127,6 +151,11 @@ impl Server {
                 stopped: stopped.clone(),
             };
             loops.push(tokio::spawn(accept.run()));
+        }
+        if let Some(service) = self.lmtp_service {
+            for listener in self.lmtp {
+                loops.push(tokio::spawn(listener.run(service.clone(), stopped.clone())));
+            }
         }
         shutdown.await;
         tracing::info!("shutting down");

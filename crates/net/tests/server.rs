@@ -45,13 +45,14 @@ async fn start(limits: ConnectionLimits) -> Running {
     let config = NetConfig {
         imaps: vec!["127.0.0.1:0".parse().unwrap()],
         imap: vec!["127.0.0.1:0".parse().unwrap()],
+        lmtp: Vec::new(),
         tls: TlsSource::SelfSigned {
             dir: dir.path().join("tls"),
         },
         limits,
     };
     let tls = load_tls(&config.tls).unwrap();
-    let server = Server::bind(&config, &tls, ctx).await.unwrap();
+    let server = Server::bind(&config, &tls, ctx, None).await.unwrap();
     let addrs = server.local_addrs();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(server.run(async move {

@@ -3,7 +3,7 @@
 //! default; `portcullis config check` prints the effective values.
 
 use anyhow::{Context, bail};
-use portcullis_net::{ConnectionLimits, NetConfig, TlsSource};
+use portcullis_net::{ConnectionLimits, LmtpAddress, NetConfig, TlsSource};
 use portcullis_proto::framing::FrameLimits;
 use portcullis_session::SessionConfig;
 use serde::Deserialize;
@@ -16,9 +16,12 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     data_dir: Option<PathBuf>,
+    hostname: Option<String>,
     #[serde(default)]
     listen: RawListen,
     tls: Option<RawTls>,
+    #[serde(default)]
+    lmtp: RawLmtp,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -30,6 +33,14 @@ struct RawConfig {
 struct RawListen {
     imaps: Option<Vec<SocketAddr>>,
     imap: Option<Vec<SocketAddr>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLmtp {
+    listen: Option<Vec<String>>,
+    unix_mode: Option<u32>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +94,14 @@ pub(crate) struct Overrides {
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) imaps: Vec<SocketAddr>,
     pub(crate) imap: Vec<SocketAddr>,
+    pub(crate) lmtp: Vec<LmtpAddress>,
+}
+
+/// LMTP options.
+#[derive(Debug, Clone)]
+pub(crate) struct LmtpSettings {
+    pub(crate) unix_mode: u32,
+    pub(crate) max_connections: usize,
 }
 
 /// The effective, validated configuration.
@@ -90,6 +109,8 @@ pub(crate) struct Overrides {
 pub(crate) struct Settings {
     pub(crate) mode: Mode,
     pub(crate) data_dir: PathBuf,
+    pub(crate) hostname: String,
+    pub(crate) lmtp: LmtpSettings,
     pub(crate) net: NetConfig,
     pub(crate) session: SessionConfig,
     pub(crate) log_format: LogFormat,
@@ -157,6 +178,23 @@ impl Settings {
             &["0.0.0.0:143", "[::]:143"],
             "127.0.0.1:1143",
         );
+        let lmtp = if overrides.lmtp.is_empty() {
+            raw.lmtp
+                .listen
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    a.parse::<LmtpAddress>()
+                        .map_err(|e| anyhow::anyhow!("lmtp.listen: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+        } else {
+            overrides.lmtp.clone()
+        };
+        let unix_mode = raw.lmtp.unix_mode.unwrap_or(0o660);
+        if unix_mode & !0o777 != 0 {
+            bail!("lmtp.unix_mode must be a permission mode such as 0o660");
+        }
         if imaps.is_empty() && imap.is_empty() {
             bail!("no listener configured: set listen.imaps or listen.imap");
         }
@@ -177,9 +215,15 @@ impl Settings {
         Ok(Settings {
             mode,
             data_dir,
+            hostname: raw.hostname.unwrap_or_else(system_hostname),
+            lmtp: LmtpSettings {
+                unix_mode,
+                max_connections: raw.lmtp.max_connections.unwrap_or(100).max(1),
+            },
             net: NetConfig {
                 imaps,
                 imap,
+                lmtp,
                 tls,
                 limits,
             },
@@ -212,7 +256,18 @@ impl Settings {
             format!("data_dir              {}", self.data_dir.display()),
             format!("listen.imaps          {}", list(&self.net.imaps)),
             format!("listen.imap           {}", list(&self.net.imap)),
+            format!("hostname              {}", self.hostname),
             format!("tls                   {tls}"),
+            format!(
+                "lmtp.listen           {}",
+                self.net
+                    .lmtp
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("lmtp.unix_mode        {:o}", self.lmtp.unix_mode),
             format!("max_connections       {}", limits.max_connections),
             format!("max_command_bytes     {}", limits.frame.max_command),
             format!("append_limit_bytes    {}", limits.frame.max_append_literal),
@@ -230,6 +285,20 @@ impl Settings {
         ]
         .join("\n")
     }
+}
+
+/// The machine's name for the LMTP greeting, from /etc/hostname.
+fn system_hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        })
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
@@ -281,6 +350,19 @@ data_dir = "/var/lib/portcullis"
 imaps = ["0.0.0.0:993", "[::]:993"]
 # Plaintext with STARTTLS; LOGIN is refused until TLS is up. Set to [] to disable port 143.
 imap = ["0.0.0.0:143", "[::]:143"]
+
+# Name in the LMTP greeting (default: /etc/hostname).
+#hostname = "mail.example.org"
+
+[lmtp]
+# Where the MTA delivers mail (RFC 2033): loopback TCP and/or Unix sockets ("unix:/path").
+# LMTP has no authentication: never expose it beyond the local machine.
+# Postfix: mailbox_transport = lmtp:inet:127.0.0.1:24 (see docs/postfix.md)
+listen = []
+# Mode of Unix sockets (give the MTA's group access).
+unix_mode = 0o660
+# LMTP connections served at once (separate from IMAP's limit).
+max_connections = 100
 
 # Certificate chain and key in PEM. Without this section a self-signed certificate is
 # generated into data_dir/tls — fine for testing, not for production clients.
@@ -350,6 +432,7 @@ mod tests {
             data_dir: Some("/tmp/x".into()),
             imaps: vec![],
             imap: vec!["127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"))],
+            lmtp: vec![],
         };
         let settings = Settings::from_raw(RawConfig::default(), Mode::Development, &overrides)
             .unwrap_or_else(|e| panic!("{e:#}"));

@@ -1,18 +1,23 @@
 //! `portcullis`: the one binary — server, account administration, configuration.
 //!
-//! Exit codes: 0 success; 1 failure (the message names the problem); 2 usage error.
+//! Exit codes: 0 success; 1 failure (the message names the problem); 2 usage error;
+//! `deliver` uses sendmail's: 67 unknown user, 75 temporary failure, 65 bad message,
+//! 69 permanent failure.
 
 // The command line's output is this program's interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod config;
+mod deliver;
 mod serve;
 mod users;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use portcullis_net::LmtpAddress;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use config::{Overrides, Settings};
 
@@ -32,6 +37,9 @@ struct Cli {
     /// STARTTLS listener address (repeatable; overrides the config file).
     #[arg(long, global = true)]
     imap: Vec<SocketAddr>,
+    /// LMTP listener: host:port on loopback, or unix:/path (repeatable; overrides the config).
+    #[arg(long, global = true)]
+    lmtp: Vec<LmtpAddress>,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +56,14 @@ enum Command {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+    },
+    /// Deliver a message from standard input (for an MTA's mailbox_command).
+    Deliver {
+        /// The account.
+        user: String,
+        /// Folder to deliver into (INBOX when it does not exist).
+        #[arg(long)]
+        mailbox: Option<String>,
     },
     /// Manage accounts.
     User {
@@ -67,38 +83,41 @@ enum ConfigAction {
     Check,
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("portcullis: {error:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         data_dir: cli.data_dir,
         imaps: cli.imaps,
         imap: cli.imap,
+        lmtp: cli.lmtp,
     };
     if let Command::Init { path, force } = &cli.command {
-        return init(path, *force);
+        init(path, *force)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
-        Command::Serve => serve::serve(settings),
-        Command::User { action } => users::run(&settings, action),
+        Command::Serve => serve::serve(settings)?,
+        Command::Deliver { user, mailbox } => {
+            return Ok(deliver::deliver(&settings, &user, mailbox.as_deref()));
+        }
+        Command::User { action } => users::run(&settings, action)?,
         Command::Config {
             action: ConfigAction::Check,
-        } => {
-            println!("{}", settings.describe());
-            Ok(())
-        }
-        Command::Init { .. } => Ok(()),
+        } => println!("{}", settings.describe()),
+        Command::Init { .. } => {}
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {

@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use portcullis_auth::{PasswordVerifier, generate_password, hash_password};
-use portcullis_net::{Server, TlsSource};
+use portcullis_lmtp::{LmtpConfig, StoreDelivery};
+use portcullis_net::{LmtpService, Server, TlsSource};
 use portcullis_session::ServerContext;
 use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::{DATABASE_FILE, SqliteStore};
@@ -22,6 +23,8 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         let store = Arc::new(
             SqliteStore::open(&settings.data_dir).with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?,
         );
+        // Commits by `portcullis deliver` and other commands wake this server's sessions.
+        store.listen_for_peers()?;
         if fresh && settings.mode == Mode::Development {
             create_demo_account(store.as_ref()).await?;
         }
@@ -37,10 +40,24 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             verifier: tokio::task::spawn_blocking(PasswordVerifier::new).await??,
             config: settings.session.clone(),
         });
-        let server = Server::bind(&settings.net, &tls, ctx).await?;
+        let lmtp = LmtpService {
+            config: Arc::new(LmtpConfig {
+                hostname: settings.hostname.clone(),
+                max_message_size: settings.session.append_limit,
+                ..LmtpConfig::default()
+            }),
+            delivery: Arc::new(StoreDelivery::new(store.clone() as Arc<dyn Store>)),
+            max_connections: settings.lmtp.max_connections,
+            unix_mode: settings.lmtp.unix_mode,
+        };
+        let server = Server::bind(&settings.net, &tls, ctx, Some(lmtp)).await?;
         for (kind, address) in server.local_addrs() {
             println!("{} listening on {address}", kind.as_str());
             tracing::info!(listener = kind.as_str(), %address, "listening");
+        }
+        for address in server.lmtp_addrs() {
+            println!("lmtp listening on {address}");
+            tracing::info!(listener = "lmtp", %address, "listening");
         }
         server.run(shutdown_signal()).await;
         tracing::info!("stopped");

@@ -70,6 +70,7 @@ mod accounts;
 mod error;
 mod mailboxes;
 mod messages;
+mod peers;
 mod readers;
 mod rows;
 mod schema;
@@ -78,6 +79,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -92,6 +94,7 @@ use rusqlite::Connection;
 
 use crate::error::{DbResult, Failure};
 use crate::messages::Transfer;
+use crate::peers::{PeerListener, PeerSender};
 use crate::readers::{BUSY_TIMEOUT, ReadPool, STATEMENT_CACHE};
 use crate::uid_set::UidSet;
 use crate::writer::Writer;
@@ -109,6 +112,9 @@ pub struct SqliteStore {
     writer: Writer,
     readers: ReadPool,
     notifier: Arc<ChangeNotifier>,
+    /// Set once this process listens for other processes' commits.
+    listening: Arc<AtomicBool>,
+    peer_listener: std::sync::Mutex<Option<PeerListener>>,
 }
 
 impl SqliteStore {
@@ -123,7 +129,9 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let readers = ReadPool::open(&path, READERS)?;
         let notifier = Arc::new(ChangeNotifier::new());
-        let writer = Writer::start(conn, Arc::clone(&notifier)).map_err(|error| {
+        let listening = Arc::new(AtomicBool::new(false));
+        let peers = PeerSender::new(dir, Arc::clone(&listening));
+        let writer = Writer::start(conn, Arc::clone(&notifier), peers).map_err(|error| {
             StoreError::Backend(format!("cannot start the sqlite writer: {error}"))
         })?;
         Ok(SqliteStore {
@@ -131,7 +139,29 @@ impl SqliteStore {
             writer,
             readers,
             notifier,
+            listening,
+            peer_listener: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Makes this process the one that hears commits of other processes using the same
+    /// directory (`portcullis deliver` while the server runs), so its sessions are woken
+    /// at once. Call it in the serving process.
+    pub fn listen_for_peers(&self) -> Result<(), StoreError> {
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        let listener = PeerListener::bind(dir, Arc::clone(&self.notifier)).map_err(|error| {
+            StoreError::Backend(format!(
+                "cannot bind {}: {error}",
+                dir.join(peers::SOCKET).display()
+            ))
+        })?;
+        self.listening
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        *self
+            .peer_listener
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(listener);
+        Ok(())
     }
 
     /// The database file.

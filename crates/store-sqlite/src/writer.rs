@@ -34,6 +34,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::DbResult;
+use crate::peers::PeerSender;
 
 /// The most requests one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -132,13 +133,14 @@ impl Writer {
     pub(crate) fn start(
         conn: Connection,
         notifier: Arc<ChangeNotifier>,
+        peers: PeerSender,
     ) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let commits = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&commits);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run(conn, receiver, &notifier, &counter))?;
+            .spawn(move || run(conn, receiver, &notifier, &peers, &counter))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             thread: Some(thread),
@@ -203,6 +205,7 @@ fn run(
     mut conn: Connection,
     mut receiver: mpsc::Receiver<Box<dyn Job>>,
     notifier: &ChangeNotifier,
+    peers: &PeerSender,
     commits: &AtomicU64,
 ) {
     while let Some(first) = receiver.blocking_recv() {
@@ -216,9 +219,11 @@ fn run(
         let commit = match run_batch(&mut conn, &mut batch) {
             Ok(changes) => {
                 commits.fetch_add(1, Ordering::Relaxed);
-                for (mailbox, modseq) in changes.raised {
-                    notifier.notify(mailbox, modseq);
+                let raised: Vec<(MailboxId, ModSeq)> = changes.raised.into_iter().collect();
+                for (mailbox, modseq) in &raised {
+                    notifier.notify(*mailbox, *modseq);
                 }
+                peers.send(&raised);
                 Ok(())
             }
             Err(error) => {
@@ -259,7 +264,12 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)")
             .unwrap();
-        Writer::start(conn, Arc::new(ChangeNotifier::new())).unwrap()
+        Writer::start(
+            conn,
+            Arc::new(ChangeNotifier::new()),
+            PeerSender::new(std::path::Path::new("/nonexistent"), Arc::default()),
+        )
+        .unwrap()
     }
 
     fn insert(

@@ -337,3 +337,25 @@ async fn a_delivery_shares_one_content_and_leaves_none_when_every_target_fails()
     );
     assert_eq!(count(&side, "SELECT count(*) FROM content_data"), 1);
 }
+
+#[tokio::test]
+async fn commits_of_another_process_wake_the_listening_one() {
+    let (server, dir) = open();
+    server.listen_for_peers().unwrap();
+    let (_, inbox) = account_with_inbox(&server).await;
+    let current = server.status(inbox).await.unwrap().highest_modseq;
+    let mut watch = server.watch(inbox, current);
+    // A second store on the same directory stands for `portcullis deliver`.
+    let other = SqliteStore::open(dir.path()).unwrap();
+    other.append(inbox, vec![message(1)]).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), watch.changed())
+        .await
+        .expect("the listening store was notified")
+        .unwrap();
+    assert!(*watch.borrow() > current);
+    drop(server);
+    assert!(
+        !dir.path().join("notify.sock").exists(),
+        "the socket goes with the listener"
+    );
+}

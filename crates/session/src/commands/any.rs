@@ -1,0 +1,89 @@
+//! Commands valid in any state (RFC 9051 6.1): CAPABILITY, ID (RFC 2971), and ENABLE
+//! (RFC 5161, valid once authenticated; here because it only toggles session options).
+//! NOOP/CHECK and LOGOUT are answered by the dispatcher itself.
+
+use bytes::Bytes;
+use portcullis_proto::encode::Data;
+
+use crate::error::CommandResult;
+use crate::output::Output;
+use crate::session::{Done, Session};
+
+/// ID fields we keep from the client (for logs and, later, client quirks).
+const MAX_ID_VALUE: usize = 128;
+
+impl Session {
+    /// CAPABILITY (RFC 9051 6.1.1).
+    pub(crate) fn handle_capability(&self, out: &mut Output<'_>) -> CommandResult<Done> {
+        out.data(&Data::Capability(&self.capability_list()), self.charset());
+        Ok(Done::new("CAPABILITY completed"))
+    }
+
+    /// ID (RFC 2971): logs what the client says about itself and names the server.
+    pub(crate) fn handle_id(
+        &self,
+        parameters: Option<&[(Bytes, Option<Bytes>)]>,
+        out: &mut Output<'_>,
+    ) -> CommandResult<Done> {
+        if let Some(parameters) = parameters {
+            let described: Vec<String> = parameters
+                .iter()
+                .map(|(key, value)| {
+                    let value = value
+                        .as_deref()
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    let value: String = value
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(MAX_ID_VALUE)
+                        .collect();
+                    format!(
+                        "{}={value}",
+                        String::from_utf8_lossy(key)
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(32)
+                            .collect::<String>()
+                    )
+                })
+                .collect();
+            tracing::info!(client = %described.join(", "), "client ID");
+        }
+        let version = env!("CARGO_PKG_VERSION");
+        let ours = [
+            ("name", self.ctx.config.server_name.as_str()),
+            ("version", version),
+        ];
+        out.data(&Data::Id(Some(&ours)), self.charset());
+        Ok(Done::new("ID completed"))
+    }
+
+    /// ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) and UTF8=ACCEPT (RFC 6855). Unknown
+    /// capabilities are ignored, as the RFC requires.
+    pub(crate) fn handle_enable(
+        &mut self,
+        capabilities: &[String],
+        out: &mut Output<'_>,
+    ) -> CommandResult<Done> {
+        let mut enabled = Vec::new();
+        for capability in capabilities {
+            let newly = match capability.as_str() {
+                "IMAP4REV2" => !std::mem::replace(&mut self.rev2, true),
+                _ => false,
+            };
+            if newly {
+                enabled.push(capability_name(capability));
+            }
+        }
+        out.data(&Data::Enabled(&enabled), self.charset());
+        Ok(Done::new("ENABLE completed"))
+    }
+}
+
+fn capability_name(upper: &str) -> String {
+    match upper {
+        "IMAP4REV2" => "IMAP4rev2".to_owned(),
+        other => other.to_owned(),
+    }
+}

@@ -1,0 +1,430 @@
+//! FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9), BINARY (RFC 3516).
+//!
+//! Data comes from three tiers, loaded only when an item needs them and in batches: the view
+//! (FLAGS, UID), the message record (INTERNALDATE, RFC822.SIZE, MODSEQ) and the stored parse
+//! (ENVELOPE, BODYSTRUCTURE, section offsets), and last the message bytes (sections). No
+//! message is ever re-parsed. Non-PEEK body items set `\Seen` before the data is sent, and
+//! the FETCH then carries the new FLAGS (RFC 9051 6.4.5).
+//!
+//! Responses: FETCH data; `OK [EXPUNGEISSUED]` when some messages were expunged by another
+//! session meanwhile; `NO [UNKNOWN-CTE]` for BINARY of an unknown transfer encoding; BAD for
+//! sequence numbers beyond EXISTS.
+
+use bytes::Bytes;
+use portcullis_mime::MessageSummary;
+use portcullis_proto::command::{FetchItem, Section, SectionText};
+use portcullis_proto::encode::{Code, Data, FetchAttr};
+use portcullis_proto::{DateTime, SequenceSet};
+use portcullis_store::{FlagOperation, FlagSet, MessageMeta, SystemFlag, Uid};
+
+use crate::error::{CommandResult, Refusal};
+use crate::output::Output;
+use crate::session::{Done, Session, flag_names};
+
+/// Messages loaded from the store per round trip.
+const BATCH: usize = 256;
+
+/// What the requested items need from the store.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    meta: bool,
+    summary: bool,
+    raw: bool,
+    sets_seen: bool,
+}
+
+impl Needs {
+    fn of(items: &[FetchItem]) -> Needs {
+        let mut needs = Needs::default();
+        for item in items {
+            match item {
+                FetchItem::Flags | FetchItem::Uid => {}
+                FetchItem::InternalDate | FetchItem::Rfc822Size | FetchItem::ModSeq => {
+                    needs.meta = true
+                }
+                FetchItem::Envelope | FetchItem::BodyStructure { .. } => needs.summary = true,
+                FetchItem::BodySection { section, peek, .. } => {
+                    needs.raw = true;
+                    needs.summary |= !section.part.is_empty() || section.text.is_some();
+                    needs.sets_seen |= !peek;
+                }
+                FetchItem::Binary { peek, .. } => {
+                    needs.raw = true;
+                    needs.summary = true;
+                    needs.sets_seen |= !peek;
+                }
+                FetchItem::BinarySize { .. } => {
+                    needs.raw = true;
+                    needs.summary = true;
+                }
+            }
+        }
+        needs
+    }
+}
+
+/// One message's data for a FETCH response.
+struct Loaded {
+    meta: Option<MessageMeta>,
+    summary: Option<MessageSummary>,
+    raw: Option<Bytes>,
+}
+
+/// The value of one body item, computed before the response borrows it.
+enum Computed {
+    None,
+    Section(Option<Bytes>, Option<u32>),
+    Binary(Vec<u8>, Option<u32>),
+    BinarySize(u64),
+}
+
+impl Session {
+    /// FETCH / UID FETCH.
+    pub(crate) async fn handle_fetch(
+        &mut self,
+        by_uid: bool,
+        set: &SequenceSet,
+        items: &[FetchItem],
+        out: &mut Output<'_>,
+    ) -> CommandResult<Done> {
+        let mut items = items.to_vec();
+        if by_uid && !items.contains(&FetchItem::Uid) {
+            // RFC 9051 6.4.9: UID FETCH responses always carry the UID.
+            items.insert(0, FetchItem::Uid);
+        }
+        let mut needs = Needs::of(&items);
+        let view = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
+        needs.sets_seen &= !view.read_only;
+        let targets: Vec<(u32, Uid, bool)> = view
+            .resolve(set, by_uid)?
+            .into_iter()
+            .map(|(seq, m)| (seq, m.uid, m.expunged))
+            .collect();
+        let mut some_gone = false;
+        for batch in targets.chunks(BATCH) {
+            let live: Vec<Uid> = batch
+                .iter()
+                .filter(|(_, _, gone)| !gone)
+                .map(|(_, uid, _)| *uid)
+                .collect();
+            let newly_seen = if needs.sets_seen {
+                self.mark_seen(&live).await?
+            } else {
+                Vec::new()
+            };
+            let (metas, summaries) = self.load_batch(&live, needs).await?;
+            for &(seq, uid, expunged) in batch {
+                let loaded = match self
+                    .load_message(uid, expunged, needs, &metas, &summaries)
+                    .await?
+                {
+                    Some(loaded) => loaded,
+                    None => {
+                        some_gone = true;
+                        continue;
+                    }
+                };
+                self.write_fetch(seq, uid, &items, &loaded, newly_seen.contains(&uid), out)?;
+                out.flush_if_full()
+                    .await
+                    .map_err(|_| Refusal::bad("Connection lost"))?;
+            }
+        }
+        if some_gone {
+            return Ok(Done::with_code(
+                Code::ExpungeIssued,
+                "Some messages were expunged meanwhile",
+            ));
+        }
+        Ok(Done::new(if by_uid {
+            "UID FETCH completed"
+        } else {
+            "FETCH completed"
+        }))
+    }
+
+    /// Sets `\Seen` on the messages that lack it; returns those whose flags changed.
+    async fn mark_seen(&mut self, uids: &[Uid]) -> CommandResult<Vec<Uid>> {
+        let Some(view) = self.selected.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let unseen: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|uid| {
+                view.seq_of(*uid)
+                    .and_then(|seq| view.message(seq))
+                    .is_some_and(|m| !m.flags.contains(SystemFlag::Seen))
+            })
+            .collect();
+        if unseen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut seen = FlagSet::new();
+        seen.insert(SystemFlag::Seen);
+        let update = self
+            .ctx
+            .store
+            .store_flags(view.id, &unseen, FlagOperation::Add, &seen, None)
+            .await?;
+        let mut changed = Vec::with_capacity(update.changed.len());
+        for message in update.changed {
+            if let Some(entry) = view.by_uid_mut(message.uid) {
+                entry.flags = message.flags;
+                entry.modseq = message.modseq;
+                changed.push(message.uid);
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn load_batch(
+        &self,
+        uids: &[Uid],
+        needs: Needs,
+    ) -> CommandResult<(Vec<MessageMeta>, Vec<(Uid, MessageSummary)>)> {
+        let Some(view) = self.selected.as_ref() else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let store = &self.ctx.store;
+        let metas = if needs.meta && !uids.is_empty() {
+            store.messages(view.id, uids).await?
+        } else {
+            Vec::new()
+        };
+        let summaries = if needs.summary && !uids.is_empty() {
+            store.summaries(view.id, uids).await?
+        } else {
+            Vec::new()
+        };
+        Ok((metas, summaries))
+    }
+
+    /// Gathers one message's data; `None` when it is gone from the store.
+    async fn load_message(
+        &self,
+        uid: Uid,
+        expunged: bool,
+        needs: Needs,
+        metas: &[MessageMeta],
+        summaries: &[(Uid, MessageSummary)],
+    ) -> CommandResult<Option<Loaded>> {
+        if expunged {
+            return Ok(None);
+        }
+        let meta = match needs.meta {
+            true => match metas.binary_search_by_key(&uid, |m| m.uid) {
+                Ok(index) => Some(metas[index].clone()),
+                Err(_) => return Ok(None),
+            },
+            false => None,
+        };
+        let summary = match needs.summary {
+            true => match summaries.binary_search_by_key(&uid, |(u, _)| *u) {
+                Ok(index) => Some(summaries[index].1.clone()),
+                Err(_) => return Ok(None),
+            },
+            false => None,
+        };
+        let raw = match (needs.raw, self.selected.as_ref()) {
+            (true, Some(view)) => match self.ctx.store.raw_message(view.id, uid).await? {
+                Some(raw) => Some(raw),
+                None => return Ok(None),
+            },
+            _ => None,
+        };
+        Ok(Some(Loaded { meta, summary, raw }))
+    }
+
+    fn write_fetch(
+        &self,
+        seq: u32,
+        uid: Uid,
+        items: &[FetchItem],
+        loaded: &Loaded,
+        flags_changed: bool,
+        out: &mut Output<'_>,
+    ) -> CommandResult<()> {
+        let Some(view) = self.selected.as_ref() else {
+            return Ok(());
+        };
+        let computed: Vec<Computed> = items
+            .iter()
+            .map(|item| compute(item, loaded))
+            .collect::<CommandResult<_>>()?;
+        let mut attrs: Vec<FetchAttr<'_>> = Vec::with_capacity(items.len() + 1);
+        for (item, value) in items.iter().zip(&computed) {
+            let attr = match (item, value) {
+                (FetchItem::Flags, _) => FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
+                (FetchItem::Uid, _) => FetchAttr::Uid(uid.get()),
+                (FetchItem::InternalDate, _) => match &loaded.meta {
+                    Some(meta) => FetchAttr::InternalDate(DateTime {
+                        unix_seconds: meta.internal_date.unix_seconds,
+                        offset_minutes: meta.internal_date.offset_minutes,
+                    }),
+                    None => continue,
+                },
+                (FetchItem::Rfc822Size, _) => match &loaded.meta {
+                    Some(meta) => FetchAttr::Rfc822Size(meta.size),
+                    None => continue,
+                },
+                (FetchItem::ModSeq, _) => match &loaded.meta {
+                    Some(meta) => FetchAttr::ModSeq(meta.modseq.get()),
+                    None => continue,
+                },
+                (FetchItem::Envelope, _) => match &loaded.summary {
+                    Some(summary) => FetchAttr::Envelope(&summary.envelope),
+                    None => continue,
+                },
+                (FetchItem::BodyStructure { extensible }, _) => match &loaded.summary {
+                    Some(summary) => FetchAttr::BodyStructure {
+                        message: summary,
+                        extensible: *extensible,
+                    },
+                    None => continue,
+                },
+                (
+                    FetchItem::BodySection { section, alias, .. },
+                    Computed::Section(data, origin),
+                ) => FetchAttr::Section {
+                    section,
+                    alias: *alias,
+                    origin: *origin,
+                    data: data.as_deref(),
+                },
+                (FetchItem::Binary { part, .. }, Computed::Binary(data, origin)) => {
+                    FetchAttr::Binary {
+                        part,
+                        origin: *origin,
+                        data,
+                    }
+                }
+                (FetchItem::BinarySize { part }, Computed::BinarySize(size)) => {
+                    FetchAttr::BinarySize { part, size: *size }
+                }
+                _ => continue,
+            };
+            attrs.push(attr);
+        }
+        if flags_changed && !items.contains(&FetchItem::Flags) {
+            attrs.push(FetchAttr::Flags(flag_names(view, seq, !self.rev2)));
+        }
+        out.data(&Data::Fetch { seq, items: &attrs }, self.charset());
+        Ok(())
+    }
+}
+
+/// Computes a body item's value from the loaded message.
+fn compute(item: &FetchItem, loaded: &Loaded) -> CommandResult<Computed> {
+    let (Some(raw), summary) = (&loaded.raw, &loaded.summary) else {
+        return Ok(Computed::None);
+    };
+    Ok(match item {
+        FetchItem::BodySection {
+            section, partial, ..
+        } => {
+            let data = section_bytes(raw, summary.as_ref(), section);
+            let (data, origin) = match partial {
+                Some((offset, length)) => (
+                    data.map(|d| slice_partial(&d, *offset, *length)),
+                    Some(*offset),
+                ),
+                None => (data, None),
+            };
+            Computed::Section(data, origin)
+        }
+        FetchItem::Binary { part, partial, .. } => {
+            let decoded = binary_bytes(raw, summary.as_ref(), part)?;
+            match partial {
+                Some((offset, length)) => Computed::Binary(
+                    slice_partial(&Bytes::from(decoded), *offset, *length).to_vec(),
+                    Some(*offset),
+                ),
+                None => Computed::Binary(decoded, None),
+            }
+        }
+        FetchItem::BinarySize { part } => {
+            let decoded = binary_bytes(raw, summary.as_ref(), part)?;
+            Computed::BinarySize(u64::try_from(decoded.len()).unwrap_or(u64::MAX))
+        }
+        _ => Computed::None,
+    })
+}
+
+/// `<offset.length>` of some data (RFC 9051 6.4.5: an offset beyond the end gives an empty
+/// string).
+fn slice_partial(data: &Bytes, offset: u32, length: u32) -> Bytes {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    let end = start
+        .saturating_add(usize::try_from(length).unwrap_or(usize::MAX))
+        .min(data.len());
+    data.slice(start..end)
+}
+
+fn range(raw: &Bytes, range: std::ops::Range<u64>) -> Option<Bytes> {
+    let start = usize::try_from(range.start).ok()?;
+    let end = usize::try_from(range.end).ok()?;
+    (start <= end && end <= raw.len()).then(|| raw.slice(start..end))
+}
+
+/// The bytes of a body section (RFC 9051 6.4.5 `section`); `None` for parts that do not exist.
+fn section_bytes(
+    raw: &Bytes,
+    summary: Option<&MessageSummary>,
+    section: &Section,
+) -> Option<Bytes> {
+    let Some(summary) = summary else {
+        return Some(raw.clone());
+    };
+    match &section.text {
+        None if section.part.is_empty() => Some(raw.clone()),
+        None => range(raw, summary.part(&section.part)?.body_range()),
+        Some(SectionText::Mime) => range(raw, summary.part(&section.part)?.header_range()),
+        Some(text) => {
+            let message = summary.message(&section.part)?;
+            match text {
+                SectionText::Text => range(raw, message.root.body_range()),
+                SectionText::Header => range(raw, message.root.header_range()),
+                SectionText::HeaderFields(names) | SectionText::HeaderFieldsNot(names) => {
+                    let header = range(raw, message.root.header_range())?;
+                    let names: Vec<&[u8]> = names.iter().map(|n| n.as_ref()).collect();
+                    let negate = matches!(text, SectionText::HeaderFieldsNot(_));
+                    Some(Bytes::from(portcullis_mime::header_fields(
+                        &header, &names, negate,
+                    )))
+                }
+                SectionText::Mime => None,
+            }
+        }
+    }
+}
+
+/// The decoded content of a leaf part (RFC 3516 BINARY). An empty path is the whole
+/// message, which has no transfer encoding of its own when it is not a leaf.
+fn binary_bytes(
+    raw: &Bytes,
+    summary: Option<&MessageSummary>,
+    path: &[u32],
+) -> CommandResult<Vec<u8>> {
+    let summary = summary.ok_or_else(|| Refusal::bad("BINARY needs the message structure"))?;
+    if path.is_empty() {
+        return Ok(raw.to_vec());
+    }
+    let part = summary
+        .part(path)
+        .ok_or_else(|| Refusal::no(Code::NonExistent, "No such body part"))?;
+    if !part.children().is_empty() || part.message().is_some() {
+        return Err(Refusal::no(
+            Code::Cannot,
+            "BINARY applies to leaf parts only",
+        ));
+    }
+    let body = range(raw, part.body_range()).unwrap_or_default();
+    portcullis_mime::decode_transfer_encoding(&part.encoding, &body)
+        .ok_or_else(|| Refusal::no(Code::UnknownCte, "Unknown Content-Transfer-Encoding"))
+}

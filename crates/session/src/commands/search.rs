@@ -1,0 +1,415 @@
+//! SEARCH and UID SEARCH (RFC 9051 6.4.4, 6.4.9) with ESEARCH results (RFC 4731; always in
+//! IMAP4rev2 mode), MODSEQ (RFC 7162 3.1.5) and WITHIN (RFC 5032).
+//!
+//! Strings match case-insensitively after decoding: header values have their RFC 2047
+//! words decoded, bodies their transfer encoding and charset (`portcullis_mime`).
+//!
+//! Responses: `* SEARCH` or `* ESEARCH`; `NO [BADCHARSET (US-ASCII UTF-8)]` for other
+//! charsets.
+
+use bytes::Bytes;
+use portcullis_mime::MessageSummary;
+use portcullis_proto::command::{DateRelation, FlagArg, SearchKey, SearchReturn};
+use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
+use portcullis_proto::{Date, Tag};
+use portcullis_store::{FlagSet, Keyword, MessageMeta, SystemFlag, Uid};
+
+use crate::error::{CommandResult, Refusal};
+use crate::output::Output;
+use crate::session::{Done, Session};
+use crate::view::ViewMessage;
+
+/// Messages loaded per store round trip.
+const BATCH: usize = 256;
+
+/// What the criteria need beyond the view.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    meta: bool,
+    content: bool,
+}
+
+fn needs(key: &SearchKey, acc: &mut Needs) {
+    match key {
+        SearchKey::And(keys) => keys.iter().for_each(|k| needs(k, acc)),
+        SearchKey::Not(key) => needs(key, acc),
+        SearchKey::Or(a, b) => {
+            needs(a, acc);
+            needs(b, acc);
+        }
+        SearchKey::InternalDate(..)
+        | SearchKey::Larger(_)
+        | SearchKey::Smaller(_)
+        | SearchKey::Older(_)
+        | SearchKey::Younger(_) => {
+            acc.meta = true;
+        }
+        SearchKey::Header(..)
+        | SearchKey::Body(_)
+        | SearchKey::Text(_)
+        | SearchKey::SentDate(..) => {
+            acc.content = true;
+            acc.meta = true;
+        }
+        _ => {}
+    }
+}
+
+/// Everything one message is judged on.
+struct Candidate<'a> {
+    seq: u32,
+    message: &'a ViewMessage,
+    recent: bool,
+    meta: Option<&'a MessageMeta>,
+    content: Option<(&'a Bytes, &'a MessageSummary)>,
+    exists: u32,
+    largest_uid: u32,
+    now: i64,
+}
+
+/// Lower-cased search strings, decoded once.
+fn needle(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_lowercase()
+}
+
+impl Candidate<'_> {
+    fn matches(&self, key: &SearchKey) -> bool {
+        match key {
+            SearchKey::And(keys) => keys.iter().all(|k| self.matches(k)),
+            SearchKey::All => true,
+            SearchKey::Not(key) => !self.matches(key),
+            SearchKey::Or(a, b) => self.matches(a) || self.matches(b),
+            SearchKey::Flag(flag) => self.has_flag(flag),
+            SearchKey::New => self.recent && !self.message.flags.contains(SystemFlag::Seen),
+            SearchKey::Old => !self.recent,
+            SearchKey::Recent => self.recent,
+            SearchKey::Header(field, value) => self.header_contains(field, &needle(value)),
+            SearchKey::Body(value) => self.body_contains(&needle(value)),
+            SearchKey::Text(value) => {
+                let value = needle(value);
+                self.header_text_contains(&value) || self.body_contains(&value)
+            }
+            SearchKey::InternalDate(relation, date) => self.meta.is_some_and(|meta| {
+                compare(
+                    Date::from_unix(
+                        meta.internal_date.unix_seconds,
+                        meta.internal_date.offset_minutes,
+                    ),
+                    *relation,
+                    *date,
+                )
+            }),
+            SearchKey::SentDate(relation, date) => self
+                .sent_date()
+                .is_some_and(|sent| compare(sent, *relation, *date)),
+            SearchKey::Larger(n) => self.meta.is_some_and(|meta| meta.size > *n),
+            SearchKey::Smaller(n) => self.meta.is_some_and(|meta| meta.size < *n),
+            SearchKey::Uid(set) => {
+                in_ranges(&set.to_ranges(self.largest_uid), self.message.uid.get())
+            }
+            SearchKey::SequenceSet(set) => in_ranges(&set.to_ranges(self.exists), self.seq),
+            SearchKey::ModSeq(modseq) => self.message.modseq.get() >= *modseq,
+            SearchKey::Older(seconds) => self.meta.is_some_and(|meta| {
+                meta.internal_date.unix_seconds < self.now.saturating_sub_unsigned(*seconds)
+            }),
+            SearchKey::Younger(seconds) => self.meta.is_some_and(|meta| {
+                meta.internal_date.unix_seconds >= self.now.saturating_sub_unsigned(*seconds)
+            }),
+        }
+    }
+
+    fn has_flag(&self, flag: &FlagArg) -> bool {
+        let flags: &FlagSet = &self.message.flags;
+        match flag {
+            FlagArg::System(name) if name.eq_ignore_ascii_case("\\Recent") => self.recent,
+            FlagArg::System(name) => SystemFlag::from_name(name).is_some_and(|f| flags.contains(f)),
+            FlagArg::Keyword(name) => Keyword::new(name).is_some_and(|k| flags.has_keyword(&k)),
+        }
+    }
+
+    fn header_block(&self) -> Option<&[u8]> {
+        let (raw, summary) = self.content?;
+        let range = summary.root.header_range();
+        raw.get(usize::try_from(range.start).ok()?..usize::try_from(range.end).ok()?)
+    }
+
+    /// HEADER field value: an empty value matches every message that has the field.
+    fn header_contains(&self, field: &[u8], value: &str) -> bool {
+        let Some(block) = self.header_block() else {
+            return false;
+        };
+        portcullis_mime::headers(block)
+            .filter(|(name, _)| name.eq_ignore_ascii_case(field))
+            .any(|(_, raw)| {
+                value.is_empty()
+                    || portcullis_mime::decode_header_value(raw)
+                        .to_lowercase()
+                        .contains(value)
+            })
+    }
+
+    fn header_text_contains(&self, value: &str) -> bool {
+        let Some(block) = self.header_block() else {
+            return false;
+        };
+        portcullis_mime::headers(block).any(|(name, raw)| {
+            String::from_utf8_lossy(name).to_lowercase().contains(value)
+                || portcullis_mime::decode_header_value(raw)
+                    .to_lowercase()
+                    .contains(value)
+        })
+    }
+
+    fn body_contains(&self, value: &str) -> bool {
+        let Some((raw, summary)) = self.content else {
+            return false;
+        };
+        let mut leaves = vec![&summary.root];
+        while let Some(part) = leaves.pop() {
+            if let Some(inner) = part.message() {
+                leaves.push(&inner.root);
+            } else if !part.children().is_empty() {
+                leaves.extend(part.children());
+            } else if (part.content_type.media_type.is_empty() || part.content_type.is_type("text"))
+                && portcullis_mime::decoded_text(raw, part)
+                    .to_lowercase()
+                    .contains(value)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The date of the Date: header, in its own zone; the internal date when it is missing
+    /// or unreadable (as other servers do, so every message has a sent date).
+    fn sent_date(&self) -> Option<Date> {
+        let header = self
+            .content
+            .and_then(|(_, summary)| summary.envelope.date.as_deref())
+            .and_then(parse_header_date);
+        header.or_else(|| {
+            self.meta.map(|meta| {
+                Date::from_unix(
+                    meta.internal_date.unix_seconds,
+                    meta.internal_date.offset_minutes,
+                )
+            })
+        })
+    }
+}
+
+fn in_ranges(ranges: &[(u32, u32)], value: u32) -> bool {
+    ranges
+        .iter()
+        .any(|(low, high)| (*low..=*high).contains(&value))
+}
+
+fn compare(day: Date, relation: DateRelation, reference: Date) -> bool {
+    match relation {
+        DateRelation::Before => day < reference,
+        DateRelation::On => day == reference,
+        DateRelation::Since => day >= reference,
+    }
+}
+
+/// The calendar date of an RFC 5322 `Date:` value (`Tue, 1 Jul 2003 10:52:37 +0200`),
+/// read leniently: the first day number, month name and four-digit year found.
+fn parse_header_date(raw: &[u8]) -> Option<Date> {
+    let text = String::from_utf8_lossy(raw);
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let month_at = words
+        .iter()
+        .position(|w| Date::parse(format!("1-{w}-2000").as_bytes()).is_some())?;
+    let day: u8 = words.get(month_at.checked_sub(1)?)?.parse().ok()?;
+    let year = words.get(month_at + 1)?;
+    Date::parse(format!("{day}-{}-{year}", words[month_at]).as_bytes())
+}
+
+impl Session {
+    /// SEARCH / UID SEARCH.
+    pub(crate) async fn handle_search(
+        &mut self,
+        tag: &Tag,
+        by_uid: bool,
+        return_options: Option<&[SearchReturn]>,
+        charset: Option<&str>,
+        criteria: &SearchKey,
+        out: &mut Output<'_>,
+    ) -> CommandResult<Done> {
+        if let Some(charset) = charset
+            && !charset.eq_ignore_ascii_case("UTF-8")
+            && !charset.eq_ignore_ascii_case("US-ASCII")
+        {
+            return Err(Refusal::no(
+                Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
+                "Unsupported charset",
+            ));
+        }
+        if return_options.is_some_and(|options| options.contains(&SearchReturn::Save)) {
+            return Err(Refusal::bad("SEARCH RETURN (SAVE) is not supported"));
+        }
+        let mut need = Needs::default();
+        needs(criteria, &mut need);
+        let matched = self.evaluate(criteria, need).await?;
+        let numbers: Vec<u32> = matched
+            .iter()
+            .map(|(seq, uid)| if by_uid { uid.get() } else { *seq })
+            .collect();
+        let charset = self.charset();
+        if return_options.is_some() || self.rev2 {
+            let options = return_options
+                .filter(|o| !o.is_empty())
+                .unwrap_or(&[SearchReturn::All]);
+            let items = esearch_items(options, &numbers);
+            out.data(
+                &Data::ESearch {
+                    tag: tag.as_str(),
+                    uid: by_uid,
+                    items: &items,
+                },
+                charset,
+            );
+        } else {
+            out.data(
+                &Data::Search {
+                    numbers: &numbers,
+                    modseq: None,
+                },
+                charset,
+            );
+        }
+        Ok(Done::new(if by_uid {
+            "UID SEARCH completed"
+        } else {
+            "SEARCH completed"
+        }))
+    }
+
+    /// The (sequence number, UID) of every live message matching `criteria`.
+    async fn evaluate(&self, criteria: &SearchKey, need: Needs) -> CommandResult<Vec<(u32, Uid)>> {
+        let view = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
+        let store = &self.ctx.store;
+        let exists = view.exists();
+        let largest_uid = view.messages().last().map_or(0, |m| m.uid.get());
+        let now = portcullis_store::InternalDate::now().unix_seconds;
+        let mut matched = Vec::new();
+        let indexed: Vec<(u32, &ViewMessage)> = view
+            .messages()
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.expunged)
+            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
+            .collect();
+        for batch in indexed.chunks(BATCH) {
+            let uids: Vec<Uid> = batch.iter().map(|(_, m)| m.uid).collect();
+            let metas = if need.meta {
+                store.messages(view.id, &uids).await?
+            } else {
+                Vec::new()
+            };
+            let summaries = if need.content {
+                store.summaries(view.id, &uids).await?
+            } else {
+                Vec::new()
+            };
+            for &(seq, message) in batch {
+                let meta = metas
+                    .binary_search_by_key(&message.uid, |m| m.uid)
+                    .ok()
+                    .map(|i| &metas[i]);
+                let summary = summaries
+                    .binary_search_by_key(&message.uid, |(u, _)| *u)
+                    .ok()
+                    .map(|i| &summaries[i].1);
+                let raw = match (need.content, summary) {
+                    (true, Some(_)) => store.raw_message(view.id, message.uid).await?,
+                    _ => None,
+                };
+                let candidate = Candidate {
+                    seq,
+                    message,
+                    recent: !self.rev2 && view.is_recent(message.uid),
+                    meta,
+                    content: raw.as_ref().zip(summary),
+                    exists,
+                    largest_uid,
+                    now,
+                };
+                if candidate.matches(criteria) {
+                    matched.push((seq, message.uid));
+                }
+            }
+        }
+        Ok(matched)
+    }
+}
+
+fn esearch_items(options: &[SearchReturn], numbers: &[u32]) -> Vec<ESearchItem> {
+    let mut items = Vec::new();
+    for option in options {
+        match option {
+            SearchReturn::Min => items.extend(numbers.first().map(|n| ESearchItem::Min(*n))),
+            SearchReturn::Max => items.extend(numbers.last().map(|n| ESearchItem::Max(*n))),
+            SearchReturn::Count => items.push(ESearchItem::Count(
+                u32::try_from(numbers.len()).unwrap_or(u32::MAX),
+            )),
+            // RFC 4731 3.1: ALL is omitted when nothing matched.
+            SearchReturn::All if !numbers.is_empty() => {
+                let mut sorted = numbers.to_vec();
+                sorted.sort_unstable();
+                items.push(ESearchItem::All(sequence_set(&sorted)));
+            }
+            SearchReturn::All | SearchReturn::Save => {}
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_dates_are_read_leniently() {
+        assert_eq!(
+            parse_header_date(b"Tue, 1 Jul 2003 10:52:37 +0200"),
+            Date::new(2003, 7, 1)
+        );
+        assert_eq!(
+            parse_header_date(b"01 Jan 2020 00:00 GMT"),
+            Date::new(2020, 1, 1)
+        );
+        assert_eq!(
+            parse_header_date(b"Thu, 13-Feb-2020"),
+            Date::new(2020, 2, 13)
+        );
+        assert_eq!(parse_header_date(b"garbage"), None);
+    }
+
+    #[test]
+    fn esearch_omits_empty_results() {
+        assert_eq!(
+            esearch_items(
+                &[
+                    SearchReturn::Min,
+                    SearchReturn::Max,
+                    SearchReturn::All,
+                    SearchReturn::Count
+                ],
+                &[]
+            ),
+            vec![ESearchItem::Count(0)]
+        );
+        assert_eq!(
+            esearch_items(&[SearchReturn::All, SearchReturn::Min], &[2, 3, 4, 9]),
+            vec![ESearchItem::All("2:4,9".into()), ESearchItem::Min(2)]
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! SELECT, EXAMINE (RFC 9051 6.3.2, 6.3.3) and CLOSE (6.4.1); UNSELECT (RFC 3691) is a
+//! one-liner in the dispatcher.
+//!
+//! Responses: FLAGS, PERMANENTFLAGS, EXISTS, RECENT (IMAP4rev1), UNSEEN (IMAP4rev1),
+//! UIDVALIDITY, UIDNEXT, LIST (IMAP4rev2), `[CLOSED]` when another mailbox was selected,
+//! `[READ-WRITE]`/`[READ-ONLY]`; `NO [NONEXISTENT]` for unknown mailboxes.
+
+use portcullis_proto::command::MailboxArg;
+use portcullis_proto::encode::{Code, Data, ListItem, Status, StatusResponse};
+use portcullis_store::{StoreError, SystemFlag};
+
+use crate::error::{CommandResult, Refusal};
+use crate::output::Output;
+use crate::session::{Done, Session, write_flags};
+use crate::view::MailboxView;
+
+impl Session {
+    /// SELECT / EXAMINE.
+    pub(crate) async fn handle_select(
+        &mut self,
+        arg: &MailboxArg,
+        read_only: bool,
+        out: &mut Output<'_>,
+    ) -> CommandResult<Done> {
+        if self.selected.take().is_some() {
+            // RFC 9051 6.3.2: the previous mailbox is closed first, with [CLOSED].
+            out.status(&StatusResponse::untagged(
+                Status::Ok,
+                Some(Code::Closed),
+                "Previous mailbox closed",
+            ));
+        }
+        let name = self.mailbox_name(arg)?;
+        let account = self
+            .user
+            .as_ref()
+            .map(|u| u.id)
+            .ok_or_else(|| Refusal::bad("Not authenticated"))?;
+        let store = &self.ctx.store;
+        let info = store.mailbox(account, &name).await?;
+        let snapshot = store.snapshot(info.id).await?;
+        let watch = store.watch(info.id, snapshot.highest_modseq);
+        let mut view = MailboxView::new(info.id, read_only, snapshot, watch);
+        if !self.rev2
+            && !read_only
+            && let Some(range) = store.claim_recent(info.id).await?
+        {
+            view.add_recent(range);
+        }
+        let charset = self.charset();
+        write_flags(out, &view, charset);
+        out.data(&Data::Exists(view.exists()), charset);
+        if !self.rev2 {
+            out.data(&Data::Recent(view.recent_count()), charset);
+            let first_unseen = view
+                .messages()
+                .iter()
+                .position(|m| !m.flags.contains(SystemFlag::Seen));
+            if let Some(index) = first_unseen {
+                let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+                out.status(&StatusResponse::untagged(
+                    Status::Ok,
+                    Some(Code::Unseen(seq)),
+                    format!("Message {seq} is first unseen"),
+                ));
+            }
+        }
+        out.status(&StatusResponse::untagged(
+            Status::Ok,
+            Some(Code::UidValidity(view.uid_validity.get())),
+            "UIDs valid",
+        ));
+        out.status(&StatusResponse::untagged(
+            Status::Ok,
+            Some(Code::UidNext(view.uid_next.get())),
+            "Predicted next UID",
+        ));
+        if self.rev2 {
+            let mut attributes = Vec::new();
+            if let Some(special) = info.special_use {
+                attributes.push(special.as_str());
+            }
+            out.data(
+                &Data::List(ListItem {
+                    attributes,
+                    name: info.name.as_str(),
+                    child_info_subscribed: false,
+                }),
+                charset,
+            );
+        }
+        self.selected = Some(view);
+        let (code, verb) = if read_only {
+            (Code::ReadOnly, "EXAMINE")
+        } else {
+            (Code::ReadWrite, "SELECT")
+        };
+        Ok(Done::with_code(code, format!("{verb} completed")))
+    }
+
+    /// CLOSE: silently expunges `\Deleted` messages (read-write only) and leaves Selected.
+    pub(crate) async fn handle_close(&mut self) -> CommandResult<Done> {
+        if let Some(view) = self.selected.take()
+            && !view.read_only
+        {
+            // RFC 9051 6.4.1 gives CLOSE no NO result: a mailbox deleted meanwhile has nothing
+            // left to expunge, and the session is in the authenticated state either way.
+            match self.ctx.store.expunge(view.id, None).await {
+                Ok(_) | Err(StoreError::MailboxGone | StoreError::MailboxNotFound(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(Done::new("CLOSE completed"))
+    }
+}

@@ -1,0 +1,527 @@
+//! The session object: state, dispatch through the state gate, the tagged completion, and
+//! the resync that turns store changes into untagged responses.
+
+use bytes::Bytes;
+use portcullis_proto::encode::{Charset, Code, Data, FetchAttr, Status, StatusResponse};
+use portcullis_proto::framing::{RejectReason, Rejection};
+use portcullis_proto::{Command, CommandBody, Tag, parse_command};
+use portcullis_store::{AccountId, AccountName, ChangeWatch, StoreError, Uid};
+use std::io;
+use std::sync::Arc;
+
+use crate::capability::capabilities;
+use crate::config::{ConnectionInfo, ServerContext};
+use crate::error::{CommandResult, Refusal};
+use crate::output::Output;
+use crate::state::{self, StateKind};
+use crate::view::MailboxView;
+
+/// What the connection should read next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// A command frame.
+    Command,
+    /// One line answering a continuation request (AUTHENTICATE).
+    Line,
+    /// IDLE: wait for a line (DONE) or a mailbox change ([`Session::idle_wakeup`]).
+    Idle,
+    /// Flush, then do the TLS handshake and call [`Session::tls_established`]; bytes the
+    /// client pipelined after STARTTLS must be discarded.
+    StartTls,
+    /// Flush and close the connection.
+    Close,
+}
+
+/// The logged-in user.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: AccountId,
+    pub(crate) name: AccountName,
+}
+
+/// A multi-line exchange in progress.
+#[derive(Debug, Clone)]
+pub(crate) enum Pending {
+    /// AUTHENTICATE PLAIN waiting for the client's response.
+    Authenticate(Tag),
+    /// IDLE waiting for DONE.
+    Idle(Tag),
+}
+
+/// A successful completion: the tagged OK's code and text.
+#[derive(Debug, Clone)]
+pub(crate) struct Done {
+    pub(crate) code: Option<Code>,
+    pub(crate) text: String,
+}
+
+impl Done {
+    pub(crate) fn new(text: impl Into<String>) -> Done {
+        Done {
+            code: None,
+            text: text.into(),
+        }
+    }
+
+    pub(crate) fn with_code(code: Code, text: impl Into<String>) -> Done {
+        Done {
+            code: Some(code),
+            text: text.into(),
+        }
+    }
+}
+
+/// One client's IMAP session.
+#[derive(Debug)]
+pub struct Session {
+    pub(crate) ctx: Arc<ServerContext>,
+    pub(crate) conn: ConnectionInfo,
+    pub(crate) tls: bool,
+    pub(crate) user: Option<User>,
+    pub(crate) selected: Option<MailboxView>,
+    pub(crate) pending: Option<Pending>,
+    /// `ENABLE IMAP4rev2` was accepted.
+    pub(crate) rev2: bool,
+    /// `ENABLE UTF8=ACCEPT` was accepted.
+    pub(crate) utf8: bool,
+    /// LOGOUT was done, or the session must end (selected mailbox deleted).
+    pub(crate) closing: bool,
+}
+
+impl Session {
+    /// A new session on a connection.
+    pub fn new(ctx: Arc<ServerContext>, conn: ConnectionInfo) -> Session {
+        Session {
+            ctx,
+            tls: conn.tls,
+            conn,
+            user: None,
+            selected: None,
+            pending: None,
+            rev2: false,
+            utf8: false,
+            closing: false,
+        }
+    }
+
+    /// The state the session is in.
+    pub fn state(&self) -> StateKind {
+        match (&self.user, &self.selected) {
+            _ if self.closing => StateKind::Logout,
+            (None, _) => StateKind::NotAuthenticated,
+            (Some(_), None) => StateKind::Authenticated,
+            (Some(_), Some(_)) => StateKind::Selected,
+        }
+    }
+
+    /// The logged-in account's name, for logs.
+    pub fn account_name(&self) -> Option<&str> {
+        self.user.as_ref().map(|user| user.name.as_str())
+    }
+
+    pub(crate) fn charset(&self) -> Charset {
+        Charset { utf8: self.utf8 }
+    }
+
+    pub(crate) fn capability_list(&self) -> Vec<String> {
+        let config = &self.ctx.config;
+        capabilities(
+            self.user.is_some(),
+            self.tls,
+            config.allow_plaintext_auth,
+            config.append_limit,
+        )
+    }
+
+    /// Writes the greeting.
+    pub fn greeting(&self, out: &mut Output<'_>) {
+        let text = format!("{} ready", self.ctx.config.server_name);
+        out.status(&StatusResponse::untagged(
+            Status::Ok,
+            Some(Code::Capability(self.capability_list())),
+            text,
+        ));
+    }
+
+    /// Writes a BYE for server shutdown.
+    pub fn shutdown(&mut self, out: &mut Output<'_>) {
+        out.status(&StatusResponse::untagged(
+            Status::Bye,
+            Some(Code::Unavailable),
+            "Server shutting down",
+        ));
+        self.closing = true;
+    }
+
+    /// The TLS handshake after STARTTLS succeeded.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+    }
+
+    /// The watch of the selected mailbox, for IDLE.
+    pub fn change_watch(&mut self) -> Option<&mut ChangeWatch> {
+        self.selected.as_mut().map(|view| &mut view.watch)
+    }
+
+    /// Handles a command the framer refused before it was complete.
+    pub fn handle_rejection(&mut self, rejection: &Rejection, out: &mut Output<'_>) -> Next {
+        let (status, code, text) = match rejection.reason {
+            RejectReason::CommandTooLong => (Status::Bad, None, "Command line too long".to_owned()),
+            RejectReason::LiteralTooBig {
+                size,
+                synchronizing,
+            } => {
+                let status = if synchronizing {
+                    Status::No
+                } else {
+                    Status::Bad
+                };
+                (
+                    status,
+                    Some(Code::TooBig),
+                    format!("Literal of {size} octets is too big"),
+                )
+            }
+        };
+        let response = match &rejection.tag {
+            Some(tag) => StatusResponse::tagged(tag, status, code, text),
+            None => StatusResponse::untagged(Status::Bad, code, text),
+        };
+        out.status(&response);
+        if rejection.fatal {
+            out.status(&StatusResponse::untagged(
+                Status::Bye,
+                None,
+                "Too much data, closing connection",
+            ));
+            self.closing = true;
+            return Next::Close;
+        }
+        Next::Command
+    }
+
+    /// Decodes and runs one framed command.
+    pub async fn handle_frame(&mut self, frame: Bytes, out: &mut Output<'_>) -> io::Result<Next> {
+        let command = match parse_command(frame) {
+            Ok(command) => command,
+            Err(error) => {
+                let response = match &error.tag {
+                    Some(tag) => {
+                        StatusResponse::tagged(tag.as_str(), Status::Bad, None, error.message)
+                    }
+                    None => StatusResponse::untagged(Status::Bad, None, error.message),
+                };
+                out.status(&response);
+                return Ok(Next::Command);
+            }
+        };
+        tracing::debug!(
+            tag = command.tag.as_str(),
+            command = command.body.name(),
+            "command"
+        );
+        self.dispatch(command, out).await
+    }
+
+    /// Handles a line answering a continuation (AUTHENTICATE) or ending IDLE.
+    pub async fn handle_line(&mut self, line: Bytes, out: &mut Output<'_>) -> io::Result<Next> {
+        match self.pending.take() {
+            Some(Pending::Authenticate(tag)) => {
+                let result = self.authenticate_response(&line).await;
+                self.complete(&tag, result, out);
+                Ok(self.after_command())
+            }
+            Some(Pending::Idle(tag)) => {
+                let result = if line.eq_ignore_ascii_case(b"DONE") {
+                    Ok(Done::new("IDLE terminated"))
+                } else {
+                    Err(Refusal::bad("Expected DONE"))
+                };
+                self.sync_or_close(out, true, &[]).await;
+                self.complete(&tag, result, out);
+                Ok(self.after_command())
+            }
+            None => Ok(Next::Command),
+        }
+    }
+
+    /// During IDLE: the mailbox changed; push the news.
+    pub async fn idle_wakeup(&mut self, out: &mut Output<'_>) -> io::Result<()> {
+        self.sync_or_close(out, true, &[]).await;
+        Ok(())
+    }
+
+    async fn dispatch(&mut self, command: Command, out: &mut Output<'_>) -> io::Result<Next> {
+        let Command { tag, body } = command;
+        if let Err(text) = state::check(self.state(), state::requirement(&body)) {
+            self.complete(&tag, Err(Refusal::bad(text)), out);
+            return Ok(Next::Command);
+        }
+        let forbids_expunge = matches!(
+            body,
+            CommandBody::Fetch { uid: false, .. }
+                | CommandBody::Store { uid: false, .. }
+                | CommandBody::Search { uid: false, .. }
+        );
+        let reselects = matches!(body, CommandBody::Select { .. });
+        let result = match body {
+            CommandBody::Capability => self.handle_capability(out),
+            CommandBody::Noop | CommandBody::Check => Ok(Done::new("completed")),
+            CommandBody::Logout => {
+                out.status(&StatusResponse::untagged(Status::Bye, None, "Logging out"));
+                self.closing = true;
+                self.complete(&tag, Ok(Done::new("LOGOUT completed")), out);
+                return Ok(Next::Close);
+            }
+            CommandBody::Id(parameters) => self.handle_id(parameters.as_deref(), out),
+            CommandBody::StartTls => {
+                let result = self.handle_starttls();
+                let next = if result.is_ok() {
+                    Next::StartTls
+                } else {
+                    Next::Command
+                };
+                self.complete(&tag, result, out);
+                return Ok(next);
+            }
+            CommandBody::Login { username, password } => {
+                self.handle_login(&username, &password).await
+            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                match self
+                    .handle_authenticate(&tag, &mechanism, initial_response.as_deref(), out)
+                    .await
+                {
+                    Ok(None) => return Ok(Next::Line),
+                    Ok(Some(done)) => Ok(done),
+                    Err(refusal) => Err(refusal),
+                }
+            }
+            CommandBody::Enable(capabilities) => self.handle_enable(&capabilities, out),
+            CommandBody::Namespace => {
+                out.data(&Data::Namespace, self.charset());
+                Ok(Done::new("NAMESPACE completed"))
+            }
+            CommandBody::Select {
+                read_only, mailbox, ..
+            } => self.handle_select(&mailbox, read_only, out).await,
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.handle_create(&mailbox, &special_use).await,
+            CommandBody::Delete(mailbox) => self.handle_delete(&mailbox).await,
+            CommandBody::Rename { from, to } => self.handle_rename(&from, &to).await,
+            CommandBody::Subscribe(mailbox) => self.handle_subscribe(&mailbox, true).await,
+            CommandBody::Unsubscribe(mailbox) => self.handle_subscribe(&mailbox, false).await,
+            CommandBody::List(list) => self.handle_list(&list, out).await,
+            CommandBody::Lsub { reference, pattern } => {
+                self.handle_lsub(&reference, &pattern, out).await
+            }
+            CommandBody::Status { mailbox, items } => {
+                self.handle_status(&mailbox, &items, out).await
+            }
+            CommandBody::Append { mailbox, messages } => {
+                self.handle_append(&mailbox, messages).await
+            }
+            CommandBody::Close => self.handle_close().await,
+            CommandBody::Unselect => {
+                self.selected = None;
+                Ok(Done::new("UNSELECT completed"))
+            }
+            CommandBody::Expunge => self.handle_expunge(None, out).await,
+            CommandBody::UidExpunge(set) => self.handle_expunge(Some(&set), out).await,
+            CommandBody::Fetch {
+                uid, set, items, ..
+            } => self.handle_fetch(uid, &set, &items, out).await,
+            CommandBody::Store {
+                uid,
+                set,
+                operation,
+                silent,
+                flags,
+                unchanged_since,
+            } => {
+                self.handle_store(uid, &set, operation, silent, &flags, unchanged_since, out)
+                    .await
+            }
+            CommandBody::Copy { uid, set, mailbox } => {
+                self.handle_copy(uid, &set, &mailbox, out).await
+            }
+            CommandBody::Move { uid, set, mailbox } => {
+                self.handle_move(uid, &set, &mailbox, out).await
+            }
+            CommandBody::Search {
+                uid,
+                return_options,
+                charset,
+                criteria,
+            } => {
+                self.handle_search(
+                    &tag,
+                    uid,
+                    return_options.as_deref(),
+                    charset.as_deref(),
+                    &criteria,
+                    out,
+                )
+                .await
+            }
+            CommandBody::Idle => {
+                self.sync_or_close(out, true, &[]).await;
+                if self.closing {
+                    return Ok(Next::Close);
+                }
+                out.continuation("idling");
+                self.pending = Some(Pending::Idle(tag));
+                return Ok(Next::Idle);
+            }
+        };
+        if !reselects || result.is_err() {
+            self.sync_or_close(out, !forbids_expunge, &[]).await;
+        }
+        self.complete(&tag, result, out);
+        Ok(self.after_command())
+    }
+
+    fn after_command(&self) -> Next {
+        if self.closing {
+            Next::Close
+        } else {
+            Next::Command
+        }
+    }
+
+    /// Writes the tagged completion.
+    pub(crate) fn complete(&self, tag: &Tag, result: CommandResult<Done>, out: &mut Output<'_>) {
+        let response = match result {
+            Ok(done) => StatusResponse::tagged(tag.as_str(), Status::Ok, done.code, done.text),
+            Err(Refusal::No(code, text)) => {
+                StatusResponse::tagged(tag.as_str(), Status::No, code, text)
+            }
+            Err(Refusal::Bad(text)) => {
+                StatusResponse::tagged(tag.as_str(), Status::Bad, None, text)
+            }
+        };
+        out.status(&response);
+    }
+
+    /// Resyncs the selected mailbox; when it has been deleted, says BYE and ends the session.
+    pub(crate) async fn sync_or_close(
+        &mut self,
+        out: &mut Output<'_>,
+        allow_expunge: bool,
+        quiet: &[Uid],
+    ) {
+        match self.sync(out, allow_expunge, quiet).await {
+            Ok(()) => {}
+            Err(StoreError::MailboxGone | StoreError::MailboxNotFound(_)) => {
+                out.status(&StatusResponse::untagged(
+                    Status::Bye,
+                    None,
+                    "Selected mailbox was deleted",
+                ));
+                self.selected = None;
+                self.closing = true;
+            }
+            Err(error) => {
+                // The view stays as it was; the next command retries.
+                let _ = Refusal::from(error);
+            }
+        }
+    }
+
+    /// Folds the store's changes into the view and reports them (RFC 9051 7.5.1 rules via
+    /// `allow_expunge`).
+    async fn sync(
+        &mut self,
+        out: &mut Output<'_>,
+        allow_expunge: bool,
+        quiet: &[Uid],
+    ) -> Result<(), StoreError> {
+        let charset = self.charset();
+        let claims_recent = !self.rev2;
+        let store = Arc::clone(&self.ctx.store);
+        let Some(view) = self.selected.as_mut() else {
+            return Ok(());
+        };
+        let changed = view.watch.has_changed().unwrap_or(true);
+        if !(changed || allow_expunge && view.has_pending_expunges()) {
+            return Ok(());
+        }
+        view.watch.borrow_and_update();
+        let changes = store.changes_since(view.id, view.known_modseq()).await?;
+        let events = view.apply(changes, allow_expunge, quiet);
+        if events.new_messages
+            && claims_recent
+            && !view.read_only
+            && let Some(range) = store.claim_recent(view.id).await?
+        {
+            view.add_recent(range);
+        }
+        for seq in &events.expunged {
+            out.data(&Data::Expunge(*seq), charset);
+        }
+        if events.exists_grew {
+            out.data(&Data::Exists(view.exists()), charset);
+            if claims_recent {
+                out.data(&Data::Recent(view.recent_count()), charset);
+            }
+        }
+        if events.keywords_changed {
+            write_flags(out, view, charset);
+        }
+        for uid in &events.flag_changes {
+            if let Some(seq) = view.seq_of(*uid) {
+                let items = [
+                    FetchAttr::Uid(uid.get()),
+                    FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
+                ];
+                out.data(&Data::Fetch { seq, items: &items }, charset);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The FLAGS of message `seq`, with `\Recent` when the session owns it (IMAP4rev1 only).
+pub(crate) fn flag_names(view: &MailboxView, seq: u32, with_recent: bool) -> Vec<&str> {
+    let Some(message) = view.message(seq) else {
+        return Vec::new();
+    };
+    let mut names: Vec<&str> = message.flags.system_flags().map(|f| f.as_str()).collect();
+    names.extend(message.flags.keywords().iter().map(|k| k.as_str()));
+    if with_recent && view.is_recent(message.uid) {
+        names.push("\\Recent");
+    }
+    names
+}
+
+/// `* FLAGS` and `* OK [PERMANENTFLAGS]` for the view.
+pub(crate) fn write_flags(out: &mut Output<'_>, view: &MailboxView, charset: Charset) {
+    let mut flags: Vec<String> = portcullis_store::SystemFlag::ALL
+        .iter()
+        .map(|f| f.as_str().to_owned())
+        .collect();
+    flags.extend(view.keywords.iter().map(|k| k.as_str().to_owned()));
+    out.data(&Data::Flags(&flags), charset);
+    let permanent = if view.read_only {
+        Vec::new()
+    } else {
+        let mut permanent = flags.clone();
+        permanent.push("\\*".to_owned());
+        permanent
+    };
+    let text = if view.read_only {
+        "No permanent flags permitted"
+    } else {
+        "Flags permitted"
+    };
+    out.status(&StatusResponse::untagged(
+        Status::Ok,
+        Some(Code::PermanentFlags(permanent)),
+        text,
+    ));
+}

@@ -123,7 +123,8 @@ mod tests {
         // same algorithm, version and parameters as every hash we store.
         let verifier = PasswordVerifier::new().unwrap_or_else(|e| panic!("{e}"));
         let real = hash_password(&secret("x")).unwrap_or_default();
-        let params = |phc: &str| -> Vec<String> { phc.split('$').take(4).map(str::to_owned).collect() };
+        let params =
+            |phc: &str| -> Vec<String> { phc.split('$').take(4).map(str::to_owned).collect() };
         assert_eq!(params(&verifier.dummy_hash), params(&real));
         assert!(PasswordHash::new(&verifier.dummy_hash).is_ok());
     }

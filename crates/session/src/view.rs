@@ -312,6 +312,7 @@ mod tests {
             keywords: Vec::new(),
             changed,
             expunged: expunged.iter().map(|&n| uid(n)).collect(),
+            pruned_through: None,
         }
     }
 

@@ -18,12 +18,12 @@
 //! | --- | --- | --- |
 //! | `meta` | key | store-wide counters: `last_uid_validity` |
 //! | `accounts` | id; UNIQUE name | login name, password hash |
-//! | `mailboxes` | id (AUTOINCREMENT); UNIQUE (account, name) | UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, recent floor, special use, selectable |
+//! | `mailboxes` | id (AUTOINCREMENT); UNIQUE (account, name) | UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, recent floor, special use, selectable, how far the expunge log was pruned |
 //! | `subscriptions` | (account, name) | subscribed names, existing or not |
 //! | `contents` | id | size, postcard-encoded `MessageSummary`, reference count |
 //! | `content_data` | content id | the raw bytes |
 //! | `messages` | (mailbox, uid), WITHOUT ROWID; index (mailbox, modseq) | modseq, system flags (bits), keywords, internal date and zone, size, content id |
-//! | `expunged` | (mailbox, uid), WITHOUT ROWID; index (mailbox, modseq) | the MODSEQ of each expunge, for CONDSTORE/QRESYNC |
+//! | `expunged` | (mailbox, uid), WITHOUT ROWID; indexes (mailbox, modseq), (expunged_at) | the MODSEQ and time of each expunge, for QRESYNC |
 //! | `mailbox_keywords` | (mailbox, keyword NOCASE) | keywords ever used, for FLAGS |
 //!
 //! - A message's content is stored once and shared by COPY, MOVE, RENAME INBOX (and later by
@@ -61,6 +61,18 @@
 //! - **RENAME INBOX** creates the target as a new mailbox and MOVEs every message into it
 //!   (new UIDs from 1, new UIDVALIDITY; INBOX logs the expunges and keeps its UIDNEXT). RENAME
 //!   does not change subscriptions (RFC 9051 6.3.9: the server must not remove them).
+//! - **The expunge log** (`expunged`) answers QRESYNC's "what vanished since MODSEQ m". It is
+//!   kept for a retention period (default `portcullis_store::DEFAULT_EXPUNGE_RETENTION`, 30
+//!   days; the server prunes hourly) rather than forever: RFC 7162 section 5 warns that an
+//!   unbounded log can grow to gigabytes per mailbox. `prune_expunged(logged_before)` takes,
+//!   per mailbox, the highest MODSEQ among the entries logged before the cutoff, deletes every
+//!   entry up to it (by MODSEQ, not time, so the log stays a suffix even if the clock stepped
+//!   back) and raises `mailboxes.expunges_pruned_through` to it (0: never pruned). The log is
+//!   complete for any MODSEQ at or above that value; below it the session answers VANISHED
+//!   from the UIDs that still exist, which lists more than strictly needed but never less.
+//!   Pruning takes no MODSEQ and wakes nobody. Chosen over "keep the last N per mailbox"
+//!   because a time bound tells the administrator how long a client may stay away and still
+//!   get an exact answer, whatever the mailbox's traffic.
 //! - **`\Recent`**: `recent_floor` is the lowest UID no session has claimed; `claim_recent`
 //!   hands `[recent_floor, uid_next)` to one caller and raises the floor.
 //! - The data directory is created private (mode 0700 on Unix): it holds mail and password
@@ -80,15 +92,16 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_store::{
     Account, AccountId, AccountName, AppendOutcome, ChangeNotifier, ChangeWatch, CopyOutcome,
-    FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
-    MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, Store, StoreError,
-    StoreResult, Uid,
+    ExpungeLog, FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo,
+    MailboxName, MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse,
+    Store, StoreError, StoreResult, Uid,
 };
 use rusqlite::Connection;
 
@@ -323,6 +336,23 @@ impl Store for SqliteStore {
     ) -> StoreResult<MailboxChanges> {
         self.readers
             .read(move |tx| messages::changes_since(tx, mailbox, since))
+            .await
+    }
+
+    async fn expunged_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<ExpungeLog> {
+        self.readers
+            .read(move |tx| messages::expunged_since(tx, mailbox, since))
+            .await
+    }
+
+    async fn prune_expunged(&self, logged_before: SystemTime) -> StoreResult<u64> {
+        // Before 1970 nothing was logged; past i64 seconds everything was.
+        let cutoff = match logged_before.duration_since(UNIX_EPOCH) {
+            Ok(since_epoch) => i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+            Err(_) => return Ok(0),
+        };
+        self.writer
+            .write(move |tx, _| messages::prune_expunged(tx, cutoff))
             .await
     }
 

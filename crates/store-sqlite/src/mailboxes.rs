@@ -20,7 +20,7 @@ use crate::rows;
 use crate::uid_set::UidSet;
 use crate::writer::Changes;
 
-const COLUMNS: &str = "id, account_id, name, uid_validity, uid_next, highest_modseq, recent_floor, special_use, selectable";
+const COLUMNS: &str = "id, account_id, name, uid_validity, uid_next, highest_modseq, recent_floor, special_use, selectable, expunges_pruned_through";
 
 /// A mailbox row.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub(crate) struct Mailbox {
     pub(crate) recent_floor: Uid,
     pub(crate) special_use: Option<SpecialUse>,
     pub(crate) selectable: bool,
+    /// Expunges up to this MODSEQ may be gone from the log (`None`: nothing pruned yet).
+    pub(crate) pruned_through: Option<ModSeq>,
 }
 
 impl Mailbox {
@@ -48,6 +50,10 @@ impl Mailbox {
             recent_floor: rows::uid(row.get(6)?)?,
             special_use: rows::special_use(row.get_ref(7)?.as_str_or_null()?),
             selectable: row.get(8)?,
+            pruned_through: match row.get::<_, i64>(9)? {
+                0 => None,
+                value => Some(rows::modseq(value)?),
+            },
         })
     }
 

@@ -7,9 +7,9 @@
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_store::{
-    AppendOutcome, CopyOutcome, FlagOperation, FlagSet, FlagUpdate, InternalDate, Keyword,
-    MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq, NewMessage,
-    StoreResult, SystemFlag, Uid,
+    AppendOutcome, CopyOutcome, ExpungeLog, FlagOperation, FlagSet, FlagUpdate, InternalDate,
+    Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq,
+    NewMessage, StoreResult, SystemFlag, Uid,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -303,17 +303,72 @@ pub(crate) fn transfer(
     Ok(outcome)
 }
 
-/// Deletes messages and logs their UIDs as expunged at `modseq`.
+/// Deletes messages and logs their UIDs as expunged at `modseq`, now.
 fn remove(conn: &Connection, mailbox: MailboxId, uids: &[Uid], modseq: ModSeq) -> DbResult<()> {
     let mut delete =
         conn.prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
-    let mut log =
-        conn.prepare_cached("INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")?;
+    let mut log = conn.prepare_cached(
+        "INSERT INTO expunged (mailbox_id, uid, modseq, expunged_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let now = InternalDate::now().unix_seconds;
     for uid in uids {
         delete.execute(params![mailbox.0, uid.get()])?;
-        log.execute(params![mailbox.0, uid.get(), rows::sql_modseq(modseq)])?;
+        log.execute(params![mailbox.0, uid.get(), rows::sql_modseq(modseq), now])?;
     }
     Ok(())
+}
+
+/// The UIDs the expunge log holds for expunges after `since`, ascending.
+fn logged_expunges(conn: &Connection, mailbox: MailboxId, since: ModSeq) -> DbResult<Vec<Uid>> {
+    let mut expunged = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+    )?;
+    let mut found = stmt.query(params![mailbox.0, rows::sql_modseq(since)])?;
+    while let Some(found_row) = found.next()? {
+        expunged.push(rows::uid(found_row.get(0)?)?);
+    }
+    Ok(expunged)
+}
+
+/// The expunge log after `since` (QRESYNC, `VANISHED`).
+pub(crate) fn expunged_since(
+    conn: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> DbResult<ExpungeLog> {
+    let row = mailboxes::selectable(conn, mailbox)?;
+    Ok(ExpungeLog {
+        uids: logged_expunges(conn, mailbox, since)?,
+        pruned_through: row.pruned_through,
+    })
+}
+
+/// Forgets expunges logged before `logged_before` (Unix seconds). Per mailbox, everything up
+/// to the highest MODSEQ among them goes, so the log stays complete above
+/// `expunges_pruned_through` even if the clock went backwards between two expunges.
+pub(crate) fn prune_expunged(conn: &Connection, logged_before: i64) -> DbResult<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT mailbox_id, max(modseq) FROM expunged WHERE expunged_at < ?1 GROUP BY mailbox_id",
+    )?;
+    let mut found = stmt.query([logged_before])?;
+    let mut doomed: Vec<(i64, i64)> = Vec::new();
+    while let Some(row) = found.next()? {
+        doomed.push((row.get(0)?, row.get(1)?));
+    }
+    let mut delete =
+        conn.prepare_cached("DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2")?;
+    let mut mark = conn.prepare_cached(
+        "UPDATE mailboxes SET expunges_pruned_through = max(expunges_pruned_through, ?2)
+         WHERE id = ?1",
+    )?;
+    let mut removed = 0_u64;
+    for (mailbox, through) in doomed {
+        let deleted = delete.execute(params![mailbox, through])?;
+        removed = removed.saturating_add(u64::try_from(deleted).unwrap_or(u64::MAX));
+        mark.execute(params![mailbox, through])?;
+    }
+    Ok(removed)
 }
 
 /// Expunges the messages of `uids` whose flags pass `which`; returns their UIDs, ascending.
@@ -424,6 +479,7 @@ pub(crate) fn changes_since(
     since: ModSeq,
 ) -> DbResult<MailboxChanges> {
     let row = mailboxes::selectable(conn, mailbox)?;
+    let since_modseq = since;
     let since = rows::sql_modseq(since);
     let mut changed = Vec::new();
     let mut stmt = conn.prepare_cached(&format!(
@@ -433,20 +489,13 @@ pub(crate) fn changes_since(
     while let Some(found_row) = found.next()? {
         changed.push(Stored::read(found_row)?.flags());
     }
-    let mut expunged = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
-    )?;
-    let mut found = stmt.query(params![mailbox.0, since])?;
-    while let Some(found_row) = found.next()? {
-        expunged.push(rows::uid(found_row.get(0)?)?);
-    }
     Ok(MailboxChanges {
         uid_next: row.uid_next,
         highest_modseq: row.highest_modseq,
         keywords: keywords(conn, mailbox)?,
         changed,
-        expunged,
+        expunged: logged_expunges(conn, mailbox, since_modseq)?,
+        pruned_through: row.pruned_through,
     })
 }
 

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{DbResult, Failure};
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The first schema. See the crate documentation for the reasons behind its shape.
 const V1: &str = "
@@ -92,6 +92,17 @@ CREATE TABLE mailbox_keywords (
 ) WITHOUT ROWID;
 ";
 
+/// The expunge log becomes prunable (RFC 7162 QRESYNC, see the crate documentation): each
+/// entry records when it was logged, and each mailbox how far back its log still reaches.
+/// Entries logged before this version count as logged now, so they are kept for a whole
+/// retention period rather than pruned at the first run.
+const V2: &str = "
+ALTER TABLE expunged ADD COLUMN expunged_at INTEGER NOT NULL DEFAULT 0;
+UPDATE expunged SET expunged_at = CAST(strftime('%s', 'now') AS INTEGER);
+CREATE INDEX expunged_by_time ON expunged (expunged_at);
+ALTER TABLE mailboxes ADD COLUMN expunges_pruned_through INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Brings the database to the newest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> DbResult<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -129,6 +140,54 @@ pub(crate) fn latest() -> i64 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A version 1 database keeps its expunge log through the migration to version 2: the
+    /// old entries are stamped with the migration time and no mailbox counts as pruned.
+    #[test]
+    fn version_1_expunge_logs_survive_the_migration_to_version_2() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, password_hash) VALUES (1, 'a', 'h');
+             INSERT INTO mailboxes (id, account_id, name, uid_validity, uid_next,
+                                    highest_modseq, recent_floor, special_use, selectable)
+                 VALUES (7, 1, 'INBOX', 100, 4, 9, 1, NULL, 1);
+             INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (7, 1, 5), (7, 2, 8);",
+        )
+        .unwrap();
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), 2);
+        let mut stmt = conn
+            .prepare("SELECT uid, modseq, expunged_at FROM expunged ORDER BY uid")
+            .unwrap();
+        let rows: Vec<(i64, i64, i64)> = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for (expected, (uid, modseq, at)) in [(1, 5), (2, 8)].iter().zip(&rows) {
+            assert_eq!((*uid, *modseq), *expected);
+            let at = u64::try_from(*at).unwrap();
+            assert!(
+                at >= before && at <= before + 60,
+                "stamped {at}, migrated at {before}"
+            );
+        }
+        let pruned: i64 = conn
+            .query_row(
+                "SELECT expunges_pruned_through FROM mailboxes WHERE id = 7",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(pruned, 0);
+    }
 
     #[test]
     fn migrating_twice_is_a_no_op() {

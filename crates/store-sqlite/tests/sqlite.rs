@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use portcullis_store::{
-    AccountId, AccountName, FlagOperation, FlagSet, InternalDate, MailboxId, MailboxName,
+    AccountId, AccountName, FlagOperation, FlagSet, InternalDate, MailboxId, MailboxName, ModSeq,
     NewMessage, Store, StoreError, SystemFlag, Uid,
 };
 use portcullis_store_sqlite::SqliteStore;
@@ -261,6 +261,68 @@ async fn a_database_from_a_newer_program_is_refused() {
         matches!(refused, Err(StoreError::Backend(ref text)) if text.contains("newer")),
         "{refused:?}"
     );
+}
+
+/// Pruning by time keeps each mailbox's log a suffix: the cutoff selects the old entries, and
+/// everything up to the highest MODSEQ among them goes — here including an entry whose clock
+/// stamp is newer (the clock stepped back), which must not survive below the floor.
+#[tokio::test]
+async fn pruning_by_age_keeps_the_log_a_suffix() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    store
+        .append(inbox, (1..=4).map(message).collect())
+        .await
+        .unwrap();
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(inbox, &uids(1..=4), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    for uid in 1..=4 {
+        store.expunge(inbox, Some(&uids([uid]))).await.unwrap();
+    }
+    let log = store.expunged_since(inbox, ModSeq::MIN).await.unwrap();
+    assert_eq!(log.uids, uids(1..=4));
+    // Expunges of UIDs 1 and 3 are a day old; UID 2's stamp is recent although its MODSEQ is
+    // lower than UID 3's.
+    let side = side_connection(&store);
+    let day_ago = i64::try_from(
+        (SystemTime::now() - Duration::from_secs(86_400))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    side.execute(
+        "UPDATE expunged SET expunged_at = ?1 WHERE mailbox_id = ?2 AND uid IN (1, 3)",
+        (day_ago, inbox.0),
+    )
+    .unwrap();
+    let modseq_of = |uid: u32| -> i64 {
+        side.query_row(
+            "SELECT modseq FROM expunged WHERE mailbox_id = ?1 AND uid = ?2",
+            (inbox.0, uid),
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+    let through = ModSeq::new(u64::try_from(modseq_of(3)).unwrap()).unwrap();
+
+    let cutoff = SystemTime::now() - Duration::from_secs(3600);
+    assert_eq!(store.prune_expunged(cutoff).await.unwrap(), 3);
+    let log = store.expunged_since(inbox, ModSeq::MIN).await.unwrap();
+    assert_eq!(log.uids, uids([4]));
+    assert_eq!(log.pruned_through, Some(through));
+    assert_eq!(
+        count(
+            &side,
+            "SELECT expunges_pruned_through FROM mailboxes WHERE name = 'INBOX'"
+        ),
+        i64::try_from(through.get()).unwrap()
+    );
+    assert_eq!(store.prune_expunged(cutoff).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -10,10 +10,16 @@ use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 
 use crate::{
-    Account, AccountId, AccountName, AppendOutcome, ChangeWatch, CopyOutcome, FlagOperation,
-    FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName, MailboxSnapshot,
-    MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult, Uid,
+    Account, AccountId, AccountName, AppendOutcome, ChangeWatch, CopyOutcome, ExpungeLog,
+    FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
+    MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult, Uid,
 };
+
+/// How long expunges stay in the log by default before [`Store::prune_expunged`] may forget
+/// them: a QRESYNC client that reconnects within this time gets an exact VANISHED answer, one
+/// that comes back later a longer one (never a wrong one).
+pub const DEFAULT_EXPUNGE_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 60 * 60);
 
 /// A mail store.
 #[async_trait]
@@ -91,9 +97,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The state SELECT starts from.
     async fn snapshot(&self, mailbox: MailboxId) -> StoreResult<MailboxSnapshot>;
 
-    /// What happened after `since`: added and changed messages, expunged UIDs.
+    /// What happened after `since`: added and changed messages, expunged UIDs (as far as
+    /// the expunge log reaches: see [`MailboxChanges::pruned_through`]).
     async fn changes_since(&self, mailbox: MailboxId, since: ModSeq)
     -> StoreResult<MailboxChanges>;
+
+    /// The UIDs expunged after `since` that the expunge log holds, and how far back it
+    /// reaches (RFC 7162 QRESYNC and `UID FETCH ... (CHANGEDSINCE n VANISHED)`).
+    async fn expunged_since(&self, mailbox: MailboxId, since: ModSeq) -> StoreResult<ExpungeLog>;
+
+    /// Forgets the expunges logged before `logged_before`, in every mailbox. A mailbox's log
+    /// stays a suffix: pruning an expunge also prunes every expunge with a lower or equal
+    /// MODSEQ, and the mailbox's `pruned_through` rises to the highest MODSEQ pruned. Takes
+    /// no MODSEQ and wakes no watcher (nothing a client sees changes). Returns the number of
+    /// log entries removed.
+    async fn prune_expunged(&self, logged_before: std::time::SystemTime) -> StoreResult<u64>;
 
     /// Stores messages, all or none (RFC 3502 MULTIAPPEND), with ascending new UIDs.
     async fn append(

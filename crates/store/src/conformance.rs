@@ -22,14 +22,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use crate::{
-    AccountId, AccountName, AppendOutcome, ChangeWatch, FlagOperation, FlagSet, InternalDate,
-    Keyword, MailboxId, MailboxInfo, MailboxName, MessageFlags, ModSeq, NewMessage, SpecialUse,
-    Store, StoreError, SystemFlag, Uid,
+    AccountId, AccountName, AppendOutcome, ChangeWatch, ExpungeLog, FlagOperation, FlagSet,
+    InternalDate, Keyword, MailboxId, MailboxInfo, MailboxName, MessageFlags, ModSeq, NewMessage,
+    SpecialUse, Store, StoreError, SystemFlag, Uid,
 };
 
 /// How long a check waits for a watcher to be woken after a change.
@@ -60,6 +60,8 @@ macro_rules! store_conformance_tests {
             store_unchanged_since_reports_modified,
             noop_store_takes_no_modseq,
             expunge_all_or_only_given_uids,
+            expunged_since_lists_later_expunges,
+            prune_expunged_forgets_old_expunges_and_says_so,
             copy_keeps_flags_and_dates_and_shares_content,
             move_copies_and_expunges,
             deliver_stores_once_and_fails_per_target,
@@ -920,6 +922,142 @@ pub async fn expunge_all_or_only_given_uids(store: &dyn Store) {
     assert_eq!(store.raw_message(inbox, uid(1)).await.unwrap(), None);
 }
 
+/// `expunged_since` lists, ascending, the UIDs expunged after a MODSEQ — by EXPUNGE, UID
+/// EXPUNGE and MOVE — and reports a log that was never pruned as complete.
+pub async fn expunged_since_lists_later_expunges(store: &dyn Store) {
+    let (account, inbox) = inbox(store).await;
+    let other = open(store, account, "Archive").await;
+    append_many(store, inbox, 5).await;
+    let deleted = flags(&[SystemFlag::Deleted], &[]);
+    store
+        .store_flags(inbox, &uids(1..=3), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    let before = highest(store, inbox).await;
+    store.expunge(inbox, Some(&uids([2]))).await.unwrap();
+    let first = highest(store, inbox).await;
+    store.expunge(inbox, None).await.unwrap();
+    let second = highest(store, inbox).await;
+    store.move_messages(inbox, &uids([5]), other).await.unwrap();
+    let third = highest(store, inbox).await;
+
+    let log = |uids: Vec<Uid>| ExpungeLog {
+        uids,
+        pruned_through: None,
+    };
+    assert_eq!(
+        store.expunged_since(inbox, ModSeq::MIN).await.unwrap(),
+        log(uids([1, 2, 3, 5]))
+    );
+    assert_eq!(
+        store.expunged_since(inbox, before).await.unwrap(),
+        log(uids([1, 2, 3, 5]))
+    );
+    assert_eq!(
+        store.expunged_since(inbox, first).await.unwrap(),
+        log(uids([1, 3, 5]))
+    );
+    assert_eq!(
+        store.expunged_since(inbox, second).await.unwrap(),
+        log(uids([5]))
+    );
+    assert_eq!(
+        store.expunged_since(inbox, third).await.unwrap(),
+        log(vec![])
+    );
+    assert_eq!(
+        store.expunged_since(other, ModSeq::MIN).await.unwrap(),
+        log(vec![]),
+        "the MOVE target logs no expunge"
+    );
+    assert!(log(vec![]).is_complete_after(ModSeq::MIN));
+}
+
+/// `prune_expunged` forgets what was logged before the cutoff, keeps each mailbox's log a
+/// suffix, says how far back it now reaches (`pruned_through`, also in `changes_since`),
+/// takes no MODSEQ and leaves later expunges exact.
+pub async fn prune_expunged_forgets_old_expunges_and_says_so(store: &dyn Store) {
+    let (account, inbox) = inbox(store).await;
+    let quiet = open(store, account, "Archive").await;
+    append_many(store, inbox, 5).await;
+    append_many(store, quiet, 1).await;
+    let deleted = flags(&[SystemFlag::Deleted], &[]);
+    store
+        .store_flags(inbox, &uids(1..=5), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(inbox, Some(&uids([1, 2]))).await.unwrap();
+    store.expunge(inbox, Some(&uids([3]))).await.unwrap();
+    let pruned_at = highest(store, inbox).await;
+
+    assert_eq!(
+        store.prune_expunged(SystemTime::UNIX_EPOCH).await.unwrap(),
+        0,
+        "nothing was logged before 1970"
+    );
+    assert_eq!(
+        store.expunged_since(inbox, ModSeq::MIN).await.unwrap(),
+        ExpungeLog {
+            uids: uids([1, 2, 3]),
+            pruned_through: None
+        }
+    );
+
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(store.prune_expunged(later).await.unwrap(), 3);
+    assert_eq!(
+        highest(store, inbox).await,
+        pruned_at,
+        "pruning takes no MODSEQ"
+    );
+    let log = store.expunged_since(inbox, ModSeq::MIN).await.unwrap();
+    assert_eq!(
+        log,
+        ExpungeLog {
+            uids: vec![],
+            pruned_through: Some(pruned_at)
+        }
+    );
+    assert!(!log.is_complete_after(ModSeq::MIN));
+    assert!(log.is_complete_after(pruned_at));
+    let changes = store.changes_since(inbox, ModSeq::MIN).await.unwrap();
+    assert_eq!(
+        (changes.expunged, changes.pruned_through),
+        (vec![], Some(pruned_at))
+    );
+    assert_eq!(
+        store.expunged_since(quiet, ModSeq::MIN).await.unwrap(),
+        ExpungeLog {
+            uids: vec![],
+            pruned_through: None
+        },
+        "a mailbox without expunges is untouched"
+    );
+
+    store.expunge(inbox, Some(&uids([4]))).await.unwrap();
+    assert_eq!(
+        store.expunged_since(inbox, pruned_at).await.unwrap(),
+        ExpungeLog {
+            uids: uids([4]),
+            pruned_through: Some(pruned_at)
+        }
+    );
+    assert_eq!(
+        store
+            .changes_since(inbox, pruned_at)
+            .await
+            .unwrap()
+            .expunged,
+        uids([4])
+    );
+    assert_eq!(
+        store.prune_expunged(SystemTime::UNIX_EPOCH).await.unwrap(),
+        0
+    );
+    let status = store.status(inbox).await.unwrap();
+    assert_eq!((status.messages, status.uid_next), (1, uid(6)));
+}
+
 /// COPY keeps flags, dates and sizes, gives new UIDs in the target, skips missing UIDs,
 /// and shares the bytes: the copy stays readable after the source is deleted.
 pub async fn copy_keeps_flags_and_dates_and_shares_content(store: &dyn Store) {
@@ -1254,6 +1392,10 @@ pub async fn deleted_mailbox_is_gone(store: &dyn Store) {
     assert_refused!(store.snapshot(gone.id).await, StoreError::MailboxGone);
     assert_refused!(
         store.changes_since(gone.id, ModSeq::MIN).await,
+        StoreError::MailboxGone
+    );
+    assert_refused!(
+        store.expunged_since(gone.id, ModSeq::MIN).await,
         StoreError::MailboxGone
     );
     assert_refused!(

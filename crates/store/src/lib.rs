@@ -23,12 +23,12 @@ mod name;
 mod notify;
 
 pub use account::{Account, AccountName, AccountNameError};
-pub use backend::Store;
+pub use backend::{DEFAULT_EXPUNGE_RETENTION, Store};
 pub use error::{StoreError, StoreResult};
 pub use flags::{FlagOperation, FlagSet, Keyword, SystemFlag};
 pub use ids::{AccountId, MailboxId, ModSeq, Uid, UidValidity};
 pub use model::{
-    AppendOutcome, CopyOutcome, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
+    AppendOutcome, CopyOutcome, ExpungeLog, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
     MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SpecialUse,
 };
 pub use name::{MailboxName, MailboxNameError, SEPARATOR};

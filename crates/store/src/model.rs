@@ -140,8 +140,46 @@ pub struct MailboxChanges {
     pub keywords: Vec<Keyword>,
     /// Messages added or changed after the given MODSEQ, ascending by UID.
     pub changed: Vec<MessageFlags>,
-    /// UIDs expunged after the given MODSEQ, ascending.
+    /// UIDs expunged after the given MODSEQ that the expunge log still holds, ascending.
     pub expunged: Vec<Uid>,
+    /// How far back the expunge log reaches (see [`ExpungeLog::pruned_through`]): when the
+    /// given MODSEQ is below it, `expunged` may miss expunges and the caller has to find them
+    /// by comparing UIDs.
+    pub pruned_through: Option<ModSeq>,
+}
+
+/// The expunge log of a mailbox after a MODSEQ (RFC 7162 3.2: the server "MUST associate the
+/// incremented mod-sequence with the UIDs of the expunged messages").
+///
+/// The log is pruned after a retention period ([`crate::Store::prune_expunged`]), so it is
+/// complete only above `pruned_through`: a QRESYNC client that last synchronised below it
+/// gets a longer (never shorter) VANISHED answer computed from the UIDs that still exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpungeLog {
+    /// UIDs expunged after the given MODSEQ that the log still holds, ascending.
+    pub uids: Vec<Uid>,
+    /// Expunges with a MODSEQ up to and including this value may have been forgotten;
+    /// `None` while nothing was ever pruned (the log is complete since the mailbox was
+    /// created).
+    pub pruned_through: Option<ModSeq>,
+}
+
+impl ExpungeLog {
+    /// Whether every expunge after `since` is in the log.
+    pub fn is_complete_after(&self, since: ModSeq) -> bool {
+        complete_after(self.pruned_through, since)
+    }
+}
+
+impl MailboxChanges {
+    /// Whether `expunged` lists every expunge after `since` (the MODSEQ it was asked for).
+    pub fn is_complete_after(&self, since: ModSeq) -> bool {
+        complete_after(self.pruned_through, since)
+    }
+}
+
+fn complete_after(pruned_through: Option<ModSeq>, since: ModSeq) -> bool {
+    pruned_through.is_none_or(|pruned| since >= pruned)
 }
 
 /// The date a message entered the store, with the zone it was given in (RFC 9051
@@ -160,7 +198,10 @@ impl InternalDate {
         let unix_seconds = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        InternalDate { unix_seconds, offset_minutes: 0 }
+        InternalDate {
+            unix_seconds,
+            offset_minutes: 0,
+        }
     }
 }
 

@@ -96,6 +96,12 @@ pub(crate) async fn run(
                 let mut out = Output::new(&mut stream);
                 session.idle_wakeup(&mut out).await?;
                 out.flush().await?;
+                if session.state() == StateKind::Logout {
+                    // The session said BYE (its mailbox was deleted): RFC 9051 7.1.5, "the
+                    // server is about to close the connection".
+                    let _ = stream.shutdown().await;
+                    return Ok(());
+                }
             }
             Event::Heartbeat => {
                 last_heartbeat = Instant::now();

@@ -8,6 +8,7 @@ use portcullis_net::{LmtpService, Server, TlsSource};
 use portcullis_session::ServerContext;
 use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::{DATABASE_FILE, SqliteStore};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::config::{LogFormat, Mode, Settings};
@@ -104,8 +105,10 @@ async fn shutdown_signal() {
 fn init_logging(settings: &Settings) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
         .with_context(|| format!("invalid log level {:?}", settings.log_level))?;
+    // Colours only for a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match settings.log_format {
         LogFormat::Text => builder.init(),

@@ -19,7 +19,9 @@ CREATE TABLE meta (
 INSERT INTO meta (key, value) VALUES ('last_uid_validity', 0);
 
 CREATE TABLE accounts (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never given twice, so a session still holding a deleted
+    -- account's id can never reach a later account's mail.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL
 );

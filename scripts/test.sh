@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The project's one test command: installs what the tests need, then runs the Rust tests and
+# the end-to-end suite against the real binary.
+#
+# Works on a fresh Debian 12 with Rust and Python 3.11+ (pip) installed and nothing else:
+#   - Debian packages: isync (mbsync), curl, a C compiler, python3-venv, only when missing;
+#   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
+#   - cargo nextest (or cargo test when nextest is not installed);
+#   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout.
+#
+# Environment: E2E_TIMEOUT (seconds per e2e test, default 60), PYTEST_ARGS (extra arguments,
+# e.g. "-k mbsync"), SKIP_CARGO_TESTS=1 (only the e2e suite), VENV (default ./.venv).
+# Exit status: non-zero when any stage fails.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV=${VENV:-$ROOT/.venv}
+E2E_TIMEOUT=${E2E_TIMEOUT:-60}
+export DEBIAN_FRONTEND=noninteractive
+
+section() {
+    printf '\n==================== %s ====================\n' "$*"
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -E "$@"
+    else
+        echo "need root (or sudo) to run: $*" >&2
+        return 1
+    fi
+}
+
+APT_UPDATED=0
+apt_install() {
+    # Installs the named Debian packages; refreshes the package lists only when needed.
+    [ "$#" -eq 0 ] && return 0
+    echo "installing Debian packages: $*"
+    if ! as_root apt-get install -y -q --no-install-recommends "$@"; then
+        if [ "$APT_UPDATED" -eq 0 ]; then
+            as_root apt-get update -q
+            APT_UPDATED=1
+        fi
+        as_root apt-get install -y -q --no-install-recommends "$@"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+section "system packages"
+missing=()
+command -v mbsync >/dev/null 2>&1 || missing+=(isync)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+else
+    echo "all present (mbsync, curl, cc)"
+fi
+mbsync --version
+curl --version | head -n 1
+
+# ---------------------------------------------------------------------------------------------
+section "python packages (tests/e2e/requirements.txt -> $VENV)"
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), sys.version' || {
+    echo "python3 >= 3.11 is required" >&2
+    exit 1
+}
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        # Debian's python3 keeps venv/ensurepip in a separate package.
+        rm -rf "$VENV"
+        py_minor=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+        apt_install python3-venv "python${py_minor}-venv" || apt_install python3-venv
+        "$PYTHON" -m venv "$VENV"
+    fi
+fi
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q -r tests/e2e/requirements.txt
+"$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -Ei '^(pytest|pytest-timeout|pluggy) '
+
+# ---------------------------------------------------------------------------------------------
+failures=()
+
+if [ "${SKIP_CARGO_TESTS:-0}" != "1" ]; then
+    if cargo nextest --version >/dev/null 2>&1; then
+        section "cargo nextest run --workspace --all-features"
+        cargo nextest run --workspace --all-features || failures+=("cargo nextest")
+    else
+        section "cargo test --workspace --all-features (cargo-nextest not installed)"
+        cargo test --workspace --all-features || failures+=("cargo test")
+    fi
+fi
+
+section "cargo build -p portcullis"
+if cargo build -p portcullis; then
+    target_dir=$(cargo metadata --format-version 1 --no-deps \
+        | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    export PORTCULLIS_BIN="$target_dir/debug/portcullis"
+    echo "binary: $PORTCULLIS_BIN"
+
+    section "end-to-end tests (pytest tests/e2e, ${E2E_TIMEOUT}s per test)"
+    # shellcheck disable=SC2086 # PYTEST_ARGS is a list of words on purpose
+    "$VENV/bin/python" -m pytest tests/e2e -q --timeout "$E2E_TIMEOUT" ${PYTEST_ARGS:-} || failures+=("e2e tests")
+else
+    failures+=("cargo build")
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "summary"
+if [ "${#failures[@]}" -gt 0 ]; then
+    echo "FAILED: ${failures[*]}"
+    exit 1
+fi
+echo "all test stages passed"

@@ -1,5 +1,7 @@
 //! The CAPABILITY list, which depends on TLS and authentication state (RFC 9051 6.1.1,
-//! 6.2.1: LOGINDISABLED and no AUTH= before TLS on a plaintext connection).
+//! 6.2.1: LOGINDISABLED and no AUTH= before TLS on a plaintext connection). CONDSTORE and
+//! QRESYNC are advertised together (RFC 7162 3.2.2 asks a QRESYNC server to advertise
+//! CONDSTORE too).
 
 /// Extensions advertised once authenticated, each implemented in full.
 const AUTHENTICATED: &[&str] = &[
@@ -21,6 +23,8 @@ const AUTHENTICATED: &[&str] = &[
     "ESEARCH",
     "MULTIAPPEND",
     "STATUS=SIZE",
+    "CONDSTORE",
+    "QRESYNC",
 ];
 
 /// Before authentication: enough for the client to choose how to log in.
@@ -85,6 +89,8 @@ mod tests {
     fn authenticated_list_has_the_extensions_and_appendlimit() {
         let list = capabilities(true, true, false, 1000);
         assert!(list.contains(&"MOVE".to_owned()));
+        assert!(list.contains(&"CONDSTORE".to_owned()));
+        assert!(list.contains(&"QRESYNC".to_owned()));
         assert!(list.contains(&"APPENDLIMIT=1000".to_owned()));
         assert!(!list.iter().any(|c| c.starts_with("AUTH=")));
     }

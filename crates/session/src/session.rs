@@ -2,6 +2,7 @@
 //! the resync that turns store changes into untagged responses.
 
 use bytes::Bytes;
+use portcullis_proto::command::{FetchItem, SearchKey, StatusItem};
 use portcullis_proto::encode::{Charset, Code, Data, FetchAttr, Status, StatusResponse};
 use portcullis_proto::framing::{RejectReason, Rejection};
 use portcullis_proto::{Command, CommandBody, Tag, parse_command};
@@ -10,6 +11,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::capability::capabilities;
+use crate::commands::UidRanges;
 use crate::config::{ConnectionInfo, ServerContext};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
@@ -84,6 +86,12 @@ pub struct Session {
     pub(crate) rev2: bool,
     /// `ENABLE UTF8=ACCEPT` was accepted.
     pub(crate) utf8: bool,
+    /// The client issued a CONDSTORE enabling command (RFC 7162 3.1): MODSEQ in every
+    /// untagged FETCH caused by a flag change, HIGHESTMODSEQ on SELECT/EXAMINE.
+    pub(crate) condstore: bool,
+    /// `ENABLE QRESYNC` was accepted (RFC 7162 3.2.3): VANISHED instead of EXPUNGE, the
+    /// QRESYNC SELECT parameter and the VANISHED FETCH modifier.
+    pub(crate) qresync: bool,
     /// LOGOUT was done, or the session must end (selected mailbox deleted).
     pub(crate) closing: bool,
 }
@@ -100,6 +108,8 @@ impl Session {
             pending: None,
             rev2: false,
             utf8: false,
+            condstore: false,
+            qresync: false,
             closing: false,
         }
     }
@@ -257,6 +267,18 @@ impl Session {
             self.complete(&tag, Err(Refusal::bad(text)), out);
             return Ok(Next::Command);
         }
+        if !self.qresync && uses_qresync(&body) {
+            // RFC 7162 3.2.3: "A server MUST respond with a tagged BAD response if the
+            // QRESYNC parameter to the SELECT/EXAMINE command or the VANISHED UID FETCH
+            // modifier is specified and the client hasn't issued "ENABLE QRESYNC"".
+            let refusal = Refusal::bad("QRESYNC is not enabled: ENABLE QRESYNC first");
+            self.complete(&tag, Err(refusal), out);
+            return Ok(Next::Command);
+        }
+        // RFC 7162 3.1: "Once a client issues a CONDSTORE enabling command, it has announced
+        // itself as a "CONDSTORE-aware client". The server MUST then include mod-sequence
+        // data in all subsequent untagged FETCH responses (until the connection is closed)".
+        self.condstore |= enables_condstore(&body);
         let forbids_expunge = matches!(
             body,
             CommandBody::Fetch { uid: false, .. }
@@ -306,8 +328,10 @@ impl Session {
                 Ok(Done::new("NAMESPACE completed"))
             }
             CommandBody::Select {
-                read_only, mailbox, ..
-            } => self.handle_select(&mailbox, read_only, out).await,
+                read_only,
+                mailbox,
+                params,
+            } => self.handle_select(&mailbox, read_only, &params, out).await,
             CommandBody::Create {
                 mailbox,
                 special_use,
@@ -334,8 +358,18 @@ impl Session {
             CommandBody::Expunge => self.handle_expunge(None, out).await,
             CommandBody::UidExpunge(set) => self.handle_expunge(Some(&set), out).await,
             CommandBody::Fetch {
-                uid, set, items, ..
-            } => self.handle_fetch(uid, &set, &items, out).await,
+                uid,
+                set,
+                items,
+                changed_since,
+                vanished,
+            } => {
+                let modifiers = FetchModifiers {
+                    changed_since,
+                    vanished,
+                };
+                self.handle_fetch(uid, &set, &items, modifiers, out).await
+            }
             CommandBody::Store {
                 uid,
                 set,
@@ -443,6 +477,7 @@ impl Session {
     ) -> Result<(), StoreError> {
         let charset = self.charset();
         let claims_recent = !self.rev2;
+        let (condstore, qresync) = (self.condstore, self.qresync);
         let store = Arc::clone(&self.ctx.store);
         let Some(view) = self.selected.as_mut() else {
             return Ok(());
@@ -452,7 +487,22 @@ impl Session {
             return Ok(());
         }
         view.watch.borrow_and_update();
-        let changes = store.changes_since(view.id, view.known_modseq()).await?;
+        let since = view.known_modseq();
+        let mut changes = store.changes_since(view.id, since).await?;
+        if !changes.is_complete_after(since) {
+            // The expunge log was pruned past what this view knows (a session left alone
+            // for longer than the retention period): find the expunges by comparing UIDs.
+            // UIDs are never reused, so a view UID the store no longer has is expunged.
+            let now = store.snapshot(view.id).await?;
+            let gone = view
+                .messages()
+                .iter()
+                .map(|m| m.uid)
+                .filter(|uid| now.messages.binary_search_by_key(uid, |m| m.uid).is_err());
+            changes.expunged.extend(gone);
+            changes.expunged.sort_unstable();
+            changes.expunged.dedup();
+        }
         let events = view.apply(changes, allow_expunge, quiet);
         if events.new_messages
             && claims_recent
@@ -461,8 +511,24 @@ impl Session {
         {
             view.add_recent(range);
         }
-        for seq in &events.expunged {
-            out.data(&Data::Expunge(*seq), charset);
+        if qresync {
+            // RFC 7162 3.2.10.2: "the server MUST use the VANISHED response without the
+            // EARLIER tag instead of the EXPUNGE response for all mailboxes that don't
+            // return NOMODSEQ when selected."
+            if !events.expunged_uids.is_empty() {
+                let uids = UidRanges::from_ascending(events.expunged_uids.iter().map(|u| u.get()));
+                out.data(
+                    &Data::Vanished {
+                        earlier: false,
+                        uids: &uids.to_set_string(),
+                    },
+                    charset,
+                );
+            }
+        } else {
+            for seq in &events.expunged {
+                out.data(&Data::Expunge(*seq), charset);
+            }
         }
         if events.exists_grew {
             out.data(&Data::Exists(view.exists()), charset);
@@ -474,15 +540,69 @@ impl Session {
             write_flags(out, view, charset);
         }
         for uid in &events.flag_changes {
-            if let Some(seq) = view.seq_of(*uid) {
-                let items = [
+            if let Some((seq, message)) = view.seq_of(*uid).zip(view.message_by_uid(*uid)) {
+                let mut items = vec![
                     FetchAttr::Uid(uid.get()),
                     FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
                 ];
+                if condstore {
+                    items.push(FetchAttr::ModSeq(message.modseq.get()));
+                }
                 out.data(&Data::Fetch { seq, items: &items }, charset);
             }
         }
         Ok(())
+    }
+}
+
+/// The modifiers of FETCH (RFC 7162 3.1.4.1, 3.2.6).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FetchModifiers {
+    /// `CHANGEDSINCE n`
+    pub(crate) changed_since: Option<u64>,
+    /// `VANISHED` (UID FETCH with CHANGEDSINCE only; the parser refuses other uses)
+    pub(crate) vanished: bool,
+}
+
+/// Whether a command uses what only `ENABLE QRESYNC` allows (RFC 7162 3.2.3).
+fn uses_qresync(body: &CommandBody) -> bool {
+    match body {
+        CommandBody::Select { params, .. } => params.qresync.is_some(),
+        CommandBody::Fetch { vanished, .. } => *vanished,
+        _ => false,
+    }
+}
+
+/// RFC 7162 3.1's "CONDSTORE enabling commands": "o  SELECT or EXAMINE command with the
+/// CONDSTORE parameter, o  STATUS (HIGHESTMODSEQ) command, o  FETCH or SEARCH command that
+/// includes the MODSEQ message data item, o  FETCH command with the CHANGEDSINCE modifier,
+/// o  STORE command with the UNCHANGEDSINCE modifier" (ENABLE is handled by `handle_enable`;
+/// the QRESYNC parameter needs ENABLE QRESYNC, which already enabled CONDSTORE).
+fn enables_condstore(body: &CommandBody) -> bool {
+    match body {
+        CommandBody::Select { params, .. } => params.condstore || params.qresync.is_some(),
+        CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
+        CommandBody::Fetch {
+            items,
+            changed_since,
+            ..
+        } => changed_since.is_some() || items.contains(&FetchItem::ModSeq),
+        CommandBody::Search { criteria, .. } => searches_modseq(criteria),
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        _ => false,
+    }
+}
+
+/// Whether a search key uses MODSEQ anywhere.
+pub(crate) fn searches_modseq(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::ModSeq(_) => true,
+        SearchKey::And(keys) => keys.iter().any(searches_modseq),
+        SearchKey::Not(key) => searches_modseq(key),
+        SearchKey::Or(a, b) => searches_modseq(a) || searches_modseq(b),
+        _ => false,
     }
 }
 

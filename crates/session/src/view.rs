@@ -31,6 +31,8 @@ pub(crate) struct SyncEvents {
     /// Sequence numbers to report as EXPUNGE, in sending order (each relative to the
     /// numbering after the previous ones).
     pub(crate) expunged: Vec<u32>,
+    /// The UIDs of the same messages, ascending (for VANISHED, RFC 7162 3.2.10.2).
+    pub(crate) expunged_uids: Vec<Uid>,
     /// Whether EXISTS grew.
     pub(crate) exists_grew: bool,
     /// Whether new messages arrived (so `\Recent` may be claimed).
@@ -116,6 +118,12 @@ impl MailboxView {
     }
 
     /// The view entry of `uid`.
+    pub(crate) fn message_by_uid(&self, uid: Uid) -> Option<&ViewMessage> {
+        let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
+        self.messages.get(index)
+    }
+
+    /// The view entry of `uid`, to change.
     pub(crate) fn by_uid_mut(&mut self, uid: Uid) -> Option<&mut ViewMessage> {
         let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
         self.messages.get_mut(index)
@@ -199,7 +207,7 @@ impl MailboxView {
             }
         }
         if allow_expunge {
-            events.expunged = self.remove_expunged();
+            (events.expunged, events.expunged_uids) = self.remove_expunged();
         }
         let before = self.messages.len();
         let last_uid = self.messages.last().map(|m| m.uid);
@@ -239,22 +247,25 @@ impl MailboxView {
         events
     }
 
-    /// Removes expunged messages, returning the EXPUNGE sequence numbers to send.
-    fn remove_expunged(&mut self) -> Vec<u32> {
+    /// Removes expunged messages, returning the EXPUNGE sequence numbers to send and the
+    /// removed UIDs.
+    fn remove_expunged(&mut self) -> (Vec<u32>, Vec<Uid>) {
         let mut reported = Vec::new();
+        let mut uids = Vec::new();
         let mut kept = 0usize;
         for index in 0..self.messages.len() {
             if self.messages[index].expunged {
                 // Each EXPUNGE renumbers the messages after it: the n-th removal is reported
                 // at its original position minus the removals before it.
                 reported.push(u32::try_from(kept + 1).unwrap_or(u32::MAX));
+                uids.push(self.messages[index].uid);
             } else {
                 self.messages.swap(kept, index);
                 kept += 1;
             }
         }
         self.messages.truncate(kept);
-        reported
+        (reported, uids)
     }
 
     /// Whether expunges wait to be reported.
@@ -323,6 +334,7 @@ mod tests {
         let mut view = view(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         let events = view.apply(changes(vec![], &[3, 4, 7, 11], 11), true, &[]);
         assert_eq!(events.expunged, vec![3, 3, 5, 8]);
+        assert_eq!(events.expunged_uids, vec![uid(3), uid(4), uid(7), uid(11)]);
         assert_eq!(view.exists(), 7);
     }
 

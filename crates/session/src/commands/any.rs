@@ -59,21 +59,38 @@ impl Session {
         Ok(Done::new("ID completed"))
     }
 
-    /// ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) and UTF8=ACCEPT (RFC 6855). Unknown
-    /// capabilities are ignored, as the RFC requires.
+    /// ENABLE (RFC 5161): IMAP4rev2 (RFC 9051), CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3).
+    /// Unknown capabilities are ignored, as the RFC requires. ENABLED lists the requested
+    /// capabilities that were not enabled before the command: "ENABLE QRESYNC" answers
+    /// "ENABLED QRESYNC" and also enables CONDSTORE: RFC 7162 3.2.3 makes "ENABLE QRESYNC" a
+    /// CONDSTORE enabling command, equivalent to "ENABLE QRESYNC CONDSTORE".
     pub(crate) fn handle_enable(
         &mut self,
         capabilities: &[String],
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
-        let mut enabled = Vec::new();
+        let before = (self.rev2, self.condstore, self.qresync);
+        let mut enabled: Vec<String> = Vec::new();
         for capability in capabilities {
             let newly = match capability.as_str() {
-                "IMAP4REV2" => !std::mem::replace(&mut self.rev2, true),
+                "IMAP4REV2" => {
+                    self.rev2 = true;
+                    !before.0
+                }
+                "CONDSTORE" => {
+                    self.condstore = true;
+                    !before.1
+                }
+                "QRESYNC" => {
+                    self.qresync = true;
+                    self.condstore = true;
+                    !before.2
+                }
                 _ => false,
             };
-            if newly {
-                enabled.push(capability_name(capability));
+            let name = capability_name(capability);
+            if newly && !enabled.contains(&name) {
+                enabled.push(name);
             }
         }
         out.data(&Data::Enabled(&enabled), self.charset());

@@ -1,14 +1,17 @@
-//! FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9), BINARY (RFC 3516).
+//! FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9), BINARY (RFC 3516), MODSEQ and the
+//! CHANGEDSINCE and VANISHED modifiers (RFC 7162 3.1.4, 3.2.6).
 //!
 //! Data comes from three tiers, loaded only when an item needs them and in batches: the view
-//! (FLAGS, UID), the message record (INTERNALDATE, RFC822.SIZE, MODSEQ) and the stored parse
+//! (FLAGS, UID, MODSEQ — one consistent state, which the resync after the command brings up
+//! to date), the message record (INTERNALDATE, RFC822.SIZE) and the stored parse
 //! (ENVELOPE, BODYSTRUCTURE, section offsets), and last the message bytes (sections). No
 //! message is ever re-parsed. Non-PEEK body items set `\Seen` before the data is sent, and
 //! the FETCH then carries the new FLAGS (RFC 9051 6.4.5).
 //!
-//! Responses: FETCH data; `OK [EXPUNGEISSUED]` when some messages were expunged by another
-//! session meanwhile; `NO [UNKNOWN-CTE]` for BINARY of an unknown transfer encoding; BAD for
-//! sequence numbers beyond EXISTS.
+//! Responses: `VANISHED (EARLIER)` first for the VANISHED modifier, then FETCH data;
+//! `OK [EXPUNGEISSUED]` when some messages were expunged by another session meanwhile;
+//! `NO [UNKNOWN-CTE]` for BINARY of an unknown transfer encoding; BAD for sequence numbers
+//! beyond EXISTS.
 
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
@@ -17,9 +20,10 @@ use portcullis_proto::encode::{Code, Data, FetchAttr};
 use portcullis_proto::{DateTime, SequenceSet};
 use portcullis_store::{FlagOperation, FlagSet, MessageMeta, SystemFlag, Uid};
 
+use crate::commands::UidRanges;
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
-use crate::session::{Done, Session, flag_names};
+use crate::session::{Done, FetchModifiers, Session, flag_names};
 
 /// Messages loaded from the store per round trip.
 const BATCH: usize = 256;
@@ -38,10 +42,8 @@ impl Needs {
         let mut needs = Needs::default();
         for item in items {
             match item {
-                FetchItem::Flags | FetchItem::Uid => {}
-                FetchItem::InternalDate | FetchItem::Rfc822Size | FetchItem::ModSeq => {
-                    needs.meta = true
-                }
+                FetchItem::Flags | FetchItem::Uid | FetchItem::ModSeq => {}
+                FetchItem::InternalDate | FetchItem::Rfc822Size => needs.meta = true,
                 FetchItem::Envelope | FetchItem::BodyStructure { .. } => needs.summary = true,
                 FetchItem::BodySection { section, peek, .. } => {
                     needs.raw = true;
@@ -85,6 +87,7 @@ impl Session {
         by_uid: bool,
         set: &SequenceSet,
         items: &[FetchItem],
+        modifiers: FetchModifiers,
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
         let mut items = items.to_vec();
@@ -92,15 +95,27 @@ impl Session {
             // RFC 9051 6.4.9: UID FETCH responses always carry the UID.
             items.insert(0, FetchItem::Uid);
         }
+        if modifiers.changed_since.is_some() && !items.contains(&FetchItem::ModSeq) {
+            // RFC 7162 3.1.4.1: "When the CHANGEDSINCE FETCH modifier is specified, it
+            // implicitly adds the MODSEQ FETCH message data item".
+            items.push(FetchItem::ModSeq);
+        }
+        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
+            self.write_vanished_earlier(set, since, out).await?;
+        }
         let mut needs = Needs::of(&items);
         let view = self
             .selected
             .as_ref()
             .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
         needs.sets_seen &= !view.read_only;
+        // RFC 7162 3.1.4.1: "The information described by message data items is only
+        // returned for messages that have a mod-sequence bigger than <mod-sequence>."
+        let changed = |modseq: u64| modifiers.changed_since.is_none_or(|since| modseq > since);
         let targets: Vec<(u32, Uid, bool)> = view
             .resolve(set, by_uid)?
             .into_iter()
+            .filter(|(_, m)| changed(m.modseq.get()))
             .map(|(seq, m)| (seq, m.uid, m.expunged))
             .collect();
         let mut some_gone = false;
@@ -144,6 +159,36 @@ impl Session {
         } else {
             "FETCH completed"
         }))
+    }
+
+    /// `VANISHED (EARLIER)` for the VANISHED modifier (RFC 7162 3.2.6): "Any VANISHED
+    /// (EARLIER) responses MUST be returned before any FETCH responses, otherwise the client
+    /// might get confused about how message numbers map to UIDs."
+    async fn write_vanished_earlier(
+        &self,
+        set: &SequenceSet,
+        since: u64,
+        out: &mut Output<'_>,
+    ) -> CommandResult<()> {
+        let view = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
+        // `*` is the largest UID ever given out here, so `n:*` covers expunged UIDs above
+        // the last message too.
+        let largest = view.uid_next.get().saturating_sub(1);
+        let scope = UidRanges::of_set(set, largest);
+        let vanished = self.vanished_earlier(&scope, since, 1).await?;
+        if !vanished.is_empty() {
+            out.data(
+                &Data::Vanished {
+                    earlier: true,
+                    uids: &vanished.to_set_string(),
+                },
+                self.charset(),
+            );
+        }
+        Ok(())
     }
 
     /// Sets `\Seen` on the messages that lack it; returns those whose flags changed.
@@ -271,8 +316,8 @@ impl Session {
                     Some(meta) => FetchAttr::Rfc822Size(meta.size),
                     None => continue,
                 },
-                (FetchItem::ModSeq, _) => match &loaded.meta {
-                    Some(meta) => FetchAttr::ModSeq(meta.modseq.get()),
+                (FetchItem::ModSeq, _) => match view.message(seq) {
+                    Some(message) => FetchAttr::ModSeq(message.modseq.get()),
                     None => continue,
                 },
                 (FetchItem::Envelope, _) => match &loaded.summary {
@@ -311,6 +356,18 @@ impl Session {
         }
         if flags_changed && !items.contains(&FetchItem::Flags) {
             attrs.push(FetchAttr::Flags(flag_names(view, seq, !self.rev2)));
+        }
+        if flags_changed && self.condstore {
+            // The implicit `\Seen` is a flag change like any other: once CONDSTORE is on,
+            // its FETCH carries the UID and the new MODSEQ (RFC 7162 3.1, 3.2.4).
+            if !items.contains(&FetchItem::Uid) {
+                attrs.push(FetchAttr::Uid(uid.get()));
+            }
+            if !items.contains(&FetchItem::ModSeq)
+                && let Some(message) = view.message(seq)
+            {
+                attrs.push(FetchAttr::ModSeq(message.modseq.get()));
+            }
         }
         out.data(&Data::Fetch { seq, items: &attrs }, self.charset());
         Ok(())

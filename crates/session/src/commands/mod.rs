@@ -10,10 +10,13 @@ mod expunge;
 mod fetch;
 mod list;
 mod mailbox;
+mod qresync;
 mod search;
 mod select;
 mod status;
 mod store;
+
+pub(crate) use qresync::UidRanges;
 
 use portcullis_proto::command::{FlagArg, MailboxArg};
 use portcullis_proto::mutf7;

@@ -4,19 +4,20 @@
 //! Strings match case-insensitively after decoding: header values have their RFC 2047
 //! words decoded, bodies their transfer encoding and charset (`portcullis_mime`).
 //!
-//! Responses: `* SEARCH` or `* ESEARCH`; `NO [BADCHARSET (US-ASCII UTF-8)]` for other
-//! charsets.
+//! Responses: `* SEARCH` or `* ESEARCH`, with the highest MODSEQ of what was returned when
+//! the criteria use MODSEQ (omitted when nothing matched); `NO [BADCHARSET (US-ASCII
+//! UTF-8)]` for other charsets.
 
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_proto::command::{DateRelation, FlagArg, SearchKey, SearchReturn};
 use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
 use portcullis_proto::{Date, Tag};
-use portcullis_store::{FlagSet, Keyword, MessageMeta, SystemFlag, Uid};
+use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, Uid};
 
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
-use crate::session::{Done, Session};
+use crate::session::{Done, Session, searches_modseq};
 use crate::view::ViewMessage;
 
 /// Messages loaded per store round trip.
@@ -257,14 +258,18 @@ impl Session {
         let matched = self.evaluate(criteria, need).await?;
         let numbers: Vec<u32> = matched
             .iter()
-            .map(|(seq, uid)| if by_uid { uid.get() } else { *seq })
+            .map(|(seq, uid, _)| if by_uid { uid.get() } else { *seq })
             .collect();
+        let with_modseq = searches_modseq(criteria);
         let charset = self.charset();
         if return_options.is_some() || self.rev2 {
             let options = return_options
                 .filter(|o| !o.is_empty())
                 .unwrap_or(&[SearchReturn::All]);
-            let items = esearch_items(options, &numbers);
+            let mut items = esearch_items(options, &numbers);
+            if with_modseq && let Some(modseq) = returned_modseq(options, &matched) {
+                items.push(ESearchItem::ModSeq(modseq));
+            }
             out.data(
                 &Data::ESearch {
                     tag: tag.as_str(),
@@ -274,10 +279,16 @@ impl Session {
                 charset,
             );
         } else {
+            // RFC 7162 3.1.6: "If a client specifies a MODSEQ criterion in a SEARCH (or UID
+            // SEARCH) command and the server returns a non-empty SEARCH result, the server
+            // MUST also append (to the end of the untagged SEARCH response) the highest
+            // mod-sequence for all messages being returned." (The encoder drops it when
+            // nothing matched.)
+            let modseq = matched.iter().map(|(_, _, modseq)| modseq.get()).max();
             out.data(
                 &Data::Search {
                     numbers: &numbers,
-                    modseq: None,
+                    modseq: modseq.filter(|_| with_modseq),
                 },
                 charset,
             );
@@ -289,8 +300,13 @@ impl Session {
         }))
     }
 
-    /// The (sequence number, UID) of every live message matching `criteria`.
-    async fn evaluate(&self, criteria: &SearchKey, need: Needs) -> CommandResult<Vec<(u32, Uid)>> {
+    /// The (sequence number, UID, MODSEQ) of every live message matching `criteria`, in
+    /// mailbox order.
+    async fn evaluate(
+        &self,
+        criteria: &SearchKey,
+        need: Needs,
+    ) -> CommandResult<Vec<(u32, Uid, ModSeq)>> {
         let view = self
             .selected
             .as_ref()
@@ -343,12 +359,33 @@ impl Session {
                     now,
                 };
                 if candidate.matches(criteria) {
-                    matched.push((seq, message.uid));
+                    matched.push((seq, message.uid, message.modseq));
                 }
             }
         }
         Ok(matched)
     }
+}
+
+/// The MODSEQ result of an ESEARCH with a MODSEQ criterion (RFC 7162 3.1.10, RFC 4731 3.2):
+/// the highest MODSEQ of the messages the result options return — the one message of MIN or
+/// MAX alone, both of MIN and MAX without ALL or COUNT, every match otherwise. `None` when
+/// nothing matched: the item is then omitted.
+fn returned_modseq(options: &[SearchReturn], matched: &[(u32, Uid, ModSeq)]) -> Option<u64> {
+    let has = |option: SearchReturn| options.contains(&option);
+    let only_ends = !has(SearchReturn::All)
+        && !has(SearchReturn::Count)
+        && (has(SearchReturn::Min) || has(SearchReturn::Max));
+    let modseqs = matched.iter().map(|(_, _, modseq)| modseq.get());
+    if !only_ends {
+        return modseqs.max();
+    }
+    let min = matched.first().filter(|_| has(SearchReturn::Min));
+    let max = matched.last().filter(|_| has(SearchReturn::Max));
+    min.into_iter()
+        .chain(max)
+        .map(|(_, _, modseq)| modseq.get())
+        .max()
 }
 
 fn esearch_items(options: &[SearchReturn], numbers: &[u32]) -> Vec<ESearchItem> {
@@ -391,6 +428,25 @@ mod tests {
             Date::new(2020, 2, 13)
         );
         assert_eq!(parse_header_date(b"garbage"), None);
+    }
+
+    #[test]
+    fn esearch_modseq_describes_the_returned_messages() {
+        let modseq = |n: u64| ModSeq::new(n).unwrap_or(ModSeq::MIN);
+        let uid = |n: u32| Uid::new(n).unwrap_or(Uid::MIN);
+        let matched = [
+            (1, uid(4), modseq(90)),
+            (2, uid(5), modseq(30)),
+            (3, uid(9), modseq(60)),
+        ];
+        use SearchReturn::{All, Count, Max, Min};
+        assert_eq!(returned_modseq(&[Min], &matched), Some(90));
+        assert_eq!(returned_modseq(&[Max], &matched), Some(60));
+        assert_eq!(returned_modseq(&[Min, Max], &matched), Some(90));
+        assert_eq!(returned_modseq(&[Max, Count], &matched), Some(90));
+        assert_eq!(returned_modseq(&[All], &matched[1..]), Some(60));
+        assert_eq!(returned_modseq(&[Max], &matched[..2]), Some(30));
+        assert_eq!(returned_modseq(&[All, Min], &[]), None);
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! SELECT, EXAMINE (RFC 9051 6.3.2, 6.3.3) and CLOSE (6.4.1); UNSELECT (RFC 3691) is a
-//! one-liner in the dispatcher.
+//! SELECT, EXAMINE (RFC 9051 6.3.2, 6.3.3) with the CONDSTORE and QRESYNC parameters (RFC
+//! 7162 3.1.8, 3.2.5), and CLOSE (6.4.1, RFC 7162 3.2.8); UNSELECT (RFC 3691) is a one-liner
+//! in the dispatcher.
 //!
 //! Responses: FLAGS, PERMANENTFLAGS, EXISTS, RECENT (IMAP4rev1), UNSEEN (IMAP4rev1),
-//! UIDVALIDITY, UIDNEXT, LIST (IMAP4rev2), `[CLOSED]` when another mailbox was selected,
-//! `[READ-WRITE]`/`[READ-ONLY]`; `NO [NONEXISTENT]` for unknown mailboxes.
+//! UIDVALIDITY, UIDNEXT, `[HIGHESTMODSEQ]` (once CONDSTORE is enabled), LIST (IMAP4rev2),
+//! then for QRESYNC `VANISHED (EARLIER)` and FETCH (`qresync.rs`); `[CLOSED]` when another
+//! mailbox was selected, `[READ-WRITE]`/`[READ-ONLY]`; `NO [NONEXISTENT]` for unknown
+//! mailboxes; BAD for QRESYNC without `ENABLE QRESYNC` (checked by the dispatcher).
 
-use portcullis_proto::command::MailboxArg;
+use portcullis_proto::command::{MailboxArg, SelectParams};
 use portcullis_proto::encode::{Code, Data, ListItem, Status, StatusResponse};
 use portcullis_store::{StoreError, SystemFlag};
 
@@ -20,10 +23,15 @@ impl Session {
         &mut self,
         arg: &MailboxArg,
         read_only: bool,
+        params: &SelectParams,
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
         if self.selected.take().is_some() {
-            // RFC 9051 6.3.2: the previous mailbox is closed first, with [CLOSED].
+            // RFC 9051 6.3.2: the previous mailbox is closed first, with [CLOSED]. RFC 7162
+            // 3.2.11: "A server implementing the extension defined in this document MUST
+            // return the CLOSED response code when the currently selected mailbox is closed
+            // implicitly using the SELECT/EXAMINE command on another mailbox." Sent whether
+            // or not the client enabled anything, and never for CLOSE or UNSELECT.
             out.status(&StatusResponse::untagged(
                 Status::Ok,
                 Some(Code::Closed),
@@ -75,6 +83,16 @@ impl Session {
             Some(Code::UidNext(view.uid_next.get())),
             "Predicted next UID",
         ));
+        if self.condstore {
+            // RFC 7162 3.1.2: "One of these two response codes MUST be returned in an OK
+            // untagged response for any successful SELECT/EXAMINE command issued after a
+            // CONDSTORE enabling command." Every mailbox here has MODSEQs: never NOMODSEQ.
+            out.status(&StatusResponse::untagged(
+                Status::Ok,
+                Some(Code::HighestModSeq(view.known_modseq().get())),
+                "Highest",
+            ));
+        }
         if self.rev2 {
             let mut attributes = Vec::new();
             if let Some(special) = info.special_use {
@@ -90,6 +108,13 @@ impl Session {
             );
         }
         self.selected = Some(view);
+        if let Some(qresync) = &params.qresync
+            && let Err(refusal) = self.qresync_select(qresync, out).await
+        {
+            // A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2).
+            self.selected = None;
+            return Err(refusal);
+        }
         let (code, verb) = if read_only {
             (Code::ReadOnly, "EXAMINE")
         } else {
@@ -99,6 +124,9 @@ impl Session {
     }
 
     /// CLOSE: silently expunges `\Deleted` messages (read-write only) and leaves Selected.
+    /// The view goes before the expunge, so the resync after the command reports nothing:
+    /// RFC 7162 3.2.8 keeps CLOSE silent under QRESYNC too ("No untagged EXPUNGE (or
+    /// VANISHED) responses are sent"), and its tagged OK carries no HIGHESTMODSEQ.
     pub(crate) async fn handle_close(&mut self) -> CommandResult<Done> {
         if let Some(view) = self.selected.take()
             && !view.read_only

@@ -1,8 +1,9 @@
 //! STORE and UID STORE (RFC 9051 6.4.6, 6.4.9), with UNCHANGEDSINCE (RFC 7162 3.1.3).
 //!
-//! Responses: FETCH FLAGS for every message of the set unless `.SILENT`; `OK [MODIFIED set]`
-//! for messages left alone by UNCHANGEDSINCE; `NO` on a read-only mailbox; BAD for unknown
-//! system flags.
+//! Responses: FETCH FLAGS for every message of the set unless `.SILENT`, with UID and MODSEQ
+//! once CONDSTORE is enabled; with UNCHANGEDSINCE a FETCH (UID MODSEQ) even for `.SILENT`;
+//! `OK [MODIFIED set]` for messages left alone by UNCHANGEDSINCE; `NO` on a read-only
+//! mailbox; BAD for unknown system flags.
 
 use portcullis_proto::SequenceSet;
 use portcullis_proto::command::{FlagArg, StoreOperation};
@@ -46,7 +47,11 @@ impl Session {
             StoreOperation::Add => FlagOperation::Add,
             StoreOperation::Remove => FlagOperation::Remove,
         };
-        // UNCHANGEDSINCE 0 can never hold (RFC 7162 3.1.3): every message is MODIFIED.
+        // RFC 7162 3.1.3: "Use of UNCHANGEDSINCE with a modification sequence of 0 always
+        // fails if the metadata item exists. A system flag MUST always be considered
+        // existent, whether it was set or not." Every message has a MODSEQ above 1 (1 is the
+        // new mailbox's), so "unchanged since 1" fails for all of them.
+        let conditional = unchanged_since.is_some();
         let unchanged_since = match unchanged_since {
             Some(0) => ModSeq::new(1),
             Some(value) => ModSeq::new(value),
@@ -77,26 +82,51 @@ impl Session {
             }
         }
         // Without .SILENT the FETCH responses below carry the flags; with it, nothing is quiet.
-        let quiet: &[Uid] = if silent { &[] } else { &uids };
-        self.sync_or_close(out, by_uid, quiet).await;
+        // Messages that failed UNCHANGEDSINCE get no FETCH below, so the resync reports what
+        // changed them (RFC 7162 3.1.3 lets the server include such an unsolicited FETCH).
+        let quiet: Vec<Uid> = if silent {
+            Vec::new()
+        } else {
+            uids.iter()
+                .filter(|uid| !update.modified.contains(uid))
+                .copied()
+                .collect()
+        };
+        self.sync_or_close(out, by_uid, &quiet).await;
         let Some(view) = self.selected.as_ref() else {
             return Ok(Done::new("STORE completed"));
         };
-        if !silent {
+        // RFC 7162 3.1.3: "If the operation is successful, the server MUST update the
+        // mod-sequence attribute of the message. An untagged FETCH response MUST be sent,
+        // even if the .SILENT suffix is specified, and the response MUST include the MODSEQ
+        // message data item." Every message that passed the test gets one, with its MODSEQ
+        // now (unchanged when its flags already were as asked, RFC 7162 3.1.11).
+        if !silent || conditional {
             for uid in &uids {
                 if update.modified.contains(uid) {
                     continue;
                 }
-                if let Some(seq) = view.seq_of(*uid) {
-                    let mut items = vec![FetchAttr::Flags(flag_names(view, seq, !self.rev2))];
-                    if by_uid {
-                        items.insert(0, FetchAttr::Uid(uid.get()));
-                    }
-                    out.data(&Data::Fetch { seq, items: &items }, self.charset());
+                let Some((seq, message)) = view.seq_of(*uid).zip(view.message_by_uid(*uid)) else {
+                    continue;
+                };
+                let mut items = Vec::with_capacity(3);
+                if by_uid || self.condstore {
+                    items.push(FetchAttr::Uid(uid.get()));
                 }
+                if !silent {
+                    items.push(FetchAttr::Flags(flag_names(view, seq, !self.rev2)));
+                }
+                if self.condstore {
+                    items.push(FetchAttr::ModSeq(message.modseq.get()));
+                }
+                out.data(&Data::Fetch { seq, items: &items }, self.charset());
             }
         }
         if !update.modified.is_empty() {
+            // RFC 7162 3.1.3: "If this list is non-empty, the server MUST return in the tagged
+            // response a MODIFIED response code. The MODIFIED response code includes the
+            // message set (for STORE) or set of UIDs (for UID STORE) of all messages that
+            // failed the UNCHANGEDSINCE test."
             let numbers: Vec<u32> = if by_uid {
                 update.modified.iter().map(|u| u.get()).collect()
             } else {

@@ -3,7 +3,8 @@
 # the end-to-end suite against the real binary.
 #
 # Works on a fresh Debian 12 with Rust and Python 3.11+ (pip) installed and nothing else:
-#   - Debian packages: isync (mbsync), curl, a C compiler, python3-venv, only when missing;
+#   - Debian packages: isync (mbsync), curl, postfix (a private instance is started by the
+#     delivery tests), a C compiler, python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
 #   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout.
@@ -53,14 +54,20 @@ section "system packages"
 missing=()
 command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ! command -v postfix >/dev/null 2>&1; then
+    # Install Postfix unconfigured: the tests run their own instance on loopback.
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+    missing+=(postfix)
+fi
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
-    echo "all present (mbsync, curl, cc)"
+    echo "all present (mbsync, curl, postfix, cc)"
 fi
 mbsync --version
 curl --version | head -n 1
+postconf -d mail_version
 
 # ---------------------------------------------------------------------------------------------
 section "python packages (tests/e2e/requirements.txt -> $VENV)"

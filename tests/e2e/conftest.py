@@ -33,14 +33,14 @@ def make_server(binary, tmp_path, request):
     servers: list[Server] = []
 
     def make(*, config_text: str | None = None, users: tuple[str, ...] = (), start: bool = True,
-             name: str = "data") -> Server:
+             name: str = "data", extra_args: tuple[str, ...] = ()) -> Server:
         data_dir = tmp_path / name
         config = None
         if config_text is not None:
             config = tmp_path / f"{name}.toml"
             # The config's data_dir and listeners are chosen by the test; --data-dir wins anyway.
             config.write_text(config_text)
-        server = Server(data_dir=data_dir, config=config)
+        server = Server(data_dir=data_dir, config=config, extra_args=list(extra_args))
         servers.append(server)
         for user in users:
             server.add_user(user)

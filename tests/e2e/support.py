@@ -91,6 +91,10 @@ class Server:
     imap_port: int = 0
     stdout_lines: list[str] = field(default_factory=list, repr=False)
     starts: int = 0
+    # Extra command-line arguments before `serve` (e.g. ["--lmtp", "127.0.0.1:0"]).
+    extra_args: list[str] = field(default_factory=list)
+    # LMTP listeners as printed: "127.0.0.1:PORT" or "unix:/path".
+    lmtp_addrs: list[str] = field(default_factory=list)
 
     @property
     def cert_path(self) -> Path:
@@ -118,6 +122,7 @@ class Server:
         cmd += ["--data-dir", str(self.data_dir)]
         if self.config is None:
             cmd += ["--imaps", f"{HOST}:0", "--imap", f"{HOST}:0"]
+        cmd += self.extra_args
         cmd += ["serve"]
         self._stdout = open(out_path, "w+b")
         self._stderr = open(self.log_path, "w+b")
@@ -134,7 +139,8 @@ class Server:
                     imaps = int(m.group(2))
                 elif m:
                     imap = int(m.group(2))
-            if imaps is not None and imap is not None:
+            lmtp_lines = [line for line in self.stdout_lines if line.startswith("lmtp listening on ")]
+            if imaps is not None and imap is not None and len(lmtp_lines) >= self.extra_args.count("--lmtp"):
                 break
             if self.proc.poll() is not None:
                 break
@@ -146,6 +152,8 @@ class Server:
                 f"stderr tail={self.stderr_tail()!r}")
         self.imaps_port = imaps
         self.imap_port = imap
+        self.lmtp_addrs = [line.split(" listening on ", 1)[1].strip()
+                           for line in self.stdout_lines if line.startswith("lmtp listening on ")]
 
     def _abort(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

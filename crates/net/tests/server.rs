@@ -262,3 +262,42 @@ async fn idle_sends_heartbeats() {
     send(reader.get_mut(), "DONE\r\n").await;
     assert_eq!(line(&mut reader).await, "b OK IDLE terminated\r\n");
 }
+
+/// iOS Mail sends IDLE in the same packet as the commands before it, and the next command
+/// in the same packet as DONE.
+#[tokio::test]
+async fn idle_pipelined_with_other_commands() {
+    let running = start(ConnectionLimits::default()).await;
+    let tcp = TcpStream::connect(running.imaps).await.unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    line(&mut reader).await;
+    send(
+        reader.get_mut(),
+        "a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n",
+    )
+    .await;
+    let mut seen = Vec::new();
+    loop {
+        let next = line(&mut reader).await;
+        let done = next == "+ idling\r\n";
+        seen.push(next);
+        if done {
+            break;
+        }
+    }
+    assert!(seen.iter().any(|l| l.starts_with("a OK")), "{seen:?}");
+    assert!(
+        seen.iter().any(|l| l.starts_with("b OK [READ-WRITE]")),
+        "{seen:?}"
+    );
+    send(reader.get_mut(), "DONE\r\nd NOOP\r\ne IDLE\r\n").await;
+    assert_eq!(line(&mut reader).await, "c OK IDLE terminated\r\n");
+    assert_eq!(line(&mut reader).await, "d OK completed\r\n");
+    assert_eq!(line(&mut reader).await, "+ idling\r\n");
+    send(reader.get_mut(), "DONE\r\n").await;
+    assert_eq!(line(&mut reader).await, "e OK IDLE terminated\r\n");
+}

@@ -25,6 +25,8 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
     log: RawLog,
 }
 
@@ -60,6 +62,12 @@ struct RawLimits {
     idle_timeout_secs: Option<u64>,
     idle_heartbeat_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    expunge_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +112,15 @@ pub(crate) struct LmtpSettings {
     pub(crate) max_connections: usize,
 }
 
+/// Store options.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreSettings {
+    /// How long expunges stay in the log QRESYNC answers from (RFC 7162); older ones are
+    /// pruned hourly. A client away for longer still resynchronises correctly, with a longer
+    /// VANISHED answer.
+    pub(crate) expunge_retention: Duration,
+}
+
 /// The effective, validated configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -113,12 +130,16 @@ pub(crate) struct Settings {
     pub(crate) lmtp: LmtpSettings,
     pub(crate) net: NetConfig,
     pub(crate) session: SessionConfig,
+    pub(crate) store: StoreSettings,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
 }
 
 /// RFC 9051 5.4: an authenticated client must not be logged out sooner than this.
 const MIN_IDLE_TIMEOUT: u64 = 30 * 60;
+
+/// Seconds in a day, for `store.expunge_retention_days`.
+const DAY: u64 = 24 * 60 * 60;
 
 impl Settings {
     /// Reads `path` (if any) and applies the overrides.
@@ -212,6 +233,11 @@ impl Settings {
             append_limit: limits.frame.max_append_literal,
             ..SessionConfig::default()
         };
+        let expunge_retention = match raw.store.expunge_retention_days {
+            None => portcullis_store::DEFAULT_EXPUNGE_RETENTION,
+            Some(0) => bail!("store.expunge_retention_days must be at least 1"),
+            Some(days) => Duration::from_secs(days.saturating_mul(DAY)),
+        };
         Ok(Settings {
             mode,
             data_dir,
@@ -228,6 +254,7 @@ impl Settings {
                 limits,
             },
             session,
+            store: StoreSettings { expunge_retention },
             log_format: raw.log.format.unwrap_or(LogFormat::Text),
             log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
         })
@@ -278,6 +305,10 @@ impl Settings {
             format!("idle_timeout_secs     {}", limits.idle_timeout.as_secs()),
             format!("idle_heartbeat_secs   {}", limits.idle_heartbeat.as_secs()),
             format!("shutdown_grace_secs   {}", limits.shutdown_grace.as_secs()),
+            format!(
+                "expunge_retention_days {}",
+                self.store.expunge_retention.as_secs() / DAY
+            ),
             format!(
                 "log                   {:?} {}",
                 self.log_format, self.log_level
@@ -386,6 +417,12 @@ idle_heartbeat_secs = 120
 # Time connections get to close after SIGTERM.
 shutdown_grace_secs = 10
 
+[store]
+# Days the UIDs of expunged messages are remembered for QRESYNC clients (RFC 7162); older
+# ones are pruned hourly. A client away for longer still resynchronises correctly, only
+# with a longer list of vanished messages.
+expunge_retention_days = 30
+
 [log]
 # "text" or "json".
 format = "text"
@@ -410,6 +447,23 @@ mod tests {
         assert_eq!(settings.net.imap[0].port(), 143);
         assert_eq!(settings.data_dir, PathBuf::from("/var/lib/portcullis"));
         assert_eq!(settings.net.limits.idle_timeout.as_secs(), 1800);
+        assert_eq!(
+            settings.store.expunge_retention,
+            portcullis_store::DEFAULT_EXPUNGE_RETENTION
+        );
+    }
+
+    #[test]
+    fn expunge_retention_is_in_days_and_never_zero() {
+        let week =
+            parse("[store]\nexpunge_retention_days = 7\n").unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(week.store.expunge_retention, Duration::from_secs(7 * DAY));
+        assert!(week.describe().contains("expunge_retention_days 7"));
+        let zero = parse("[store]\nexpunge_retention_days = 0\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(zero.contains("at least 1"), "{zero}");
     }
 
     #[test]

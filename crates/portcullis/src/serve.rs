@@ -10,11 +10,15 @@ use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::{DATABASE_FILE, SqliteStore};
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crate::config::{LogFormat, Mode, Settings};
 
 /// The account created on the first development start.
 const DEMO_ACCOUNT: &str = "demo";
+
+/// How often expunges older than `store.expunge_retention_days` are pruned from the log.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings)?;
@@ -60,10 +64,34 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("lmtp listening on {address}");
             tracing::info!(listener = "lmtp", %address, "listening");
         }
+        let pruner = tokio::spawn(prune_expunge_log(
+            store.clone() as Arc<dyn Store>,
+            settings.store.expunge_retention,
+        ));
         server.run(shutdown_signal()).await;
+        // A prune already handed to the store's writer still commits; only the wait ends.
+        pruner.abort();
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Prunes the expunge log now and every [`PRUNE_INTERVAL`]: QRESYNC answers exactly for
+/// clients back within `retention`, and from the UIDs that still exist for later ones.
+async fn prune_expunge_log(store: Arc<dyn Store>, retention: Duration) {
+    let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(cutoff) = SystemTime::now().checked_sub(retention) else {
+            continue;
+        };
+        match store.prune_expunged(cutoff).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "pruned the expunge log"),
+            Err(error) => tracing::warn!(%error, "cannot prune the expunge log"),
+        }
+    }
 }
 
 async fn create_demo_account(store: &SqliteStore) -> anyhow::Result<()> {

@@ -156,9 +156,9 @@ async fn rfc7162_3_1_2_highestmodseq_after_enabling_and_3_1_7_status() {
 }
 
 /// 3.1.8: "SELECT INBOX (CONDSTORE)" enables CONDSTORE and answers HIGHESTMODSEQ; from then
-/// on every FETCH caused by a flag change carries the UID and the new MODSEQ (3.1), a
-/// `.SILENT` STORE without UNCHANGEDSINCE stays silent, and a new keyword is announced
-/// before the FETCH.
+/// on every FETCH caused by a flag change carries the UID and the new MODSEQ (3.1) — also
+/// the implicit `\Seen` of a FETCH (3.2.4) — a `.SILENT` STORE without UNCHANGEDSINCE stays
+/// silent, and a new keyword is announced before the FETCH.
 #[tokio::test]
 async fn rfc7162_3_1_8_select_condstore() {
     check(&format!(
@@ -178,14 +178,19 @@ async fn rfc7162_3_1_8_select_condstore() {
          S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $NoJunk \\*)] Flags permitted
          S: * 1 FETCH (UID 1 FLAGS ($NoJunk) MODSEQ (7))
          S: a5 OK STORE completed
-         C: a6 EXAMINE INBOX (CONDSTORE)
+         C: a6 FETCH 3 (BODY[TEXT])
+         S: * 3 FETCH (BODY[TEXT] {{8}}
+         S: body 3
+         S: {{*}}FLAGS (\\Seen) UID 3 MODSEQ (8))
+         S: a6 OK FETCH completed
+         C: a7 EXAMINE INBOX (CONDSTORE)
          S: * OK [CLOSED] Previous mailbox closed
          {}
-         S: a6 OK [READ-ONLY] EXAMINE completed",
+         S: a7 OK [READ-ONLY] EXAMINE completed",
         appends(3),
         enable("a1", "IMAP4rev2"),
         selected(3, 4, Some(4)),
-        selected(3, 4, Some(7)),
+        selected(3, 4, Some(8)),
     ))
     .await;
 }

@@ -21,4 +21,4 @@ mod tls;
 pub use config::{ConnectionLimits, NetConfig};
 pub use lmtp::{LmtpAddress, LmtpService};
 pub use server::{BindError, ListenerKind, Server};
-pub use tls::{TlsError, TlsSetup, TlsSource, fingerprint, load as load_tls};
+pub use tls::{EXPIRY_WARNING_DAYS, TlsError, TlsSetup, TlsSource, fingerprint, load as load_tls};

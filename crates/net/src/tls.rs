@@ -57,6 +57,13 @@ pub enum TlsError {
     },
 }
 
+/// Validity of a generated certificate. Short enough that a forgotten development
+/// certificate does not live for ever; it is renewed at start when it nears its end.
+const SELF_SIGNED_DAYS: i64 = 365;
+
+/// A certificate that ends within this many days is renewed (generated) or warned about.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 /// A ready TLS configuration with what to tell the operator about it.
 #[derive(Debug, Clone)]
 pub struct TlsSetup {
@@ -66,6 +73,8 @@ pub struct TlsSetup {
     pub fingerprint: String,
     /// Whether the certificate was generated just now.
     pub generated: bool,
+    /// End of the leaf certificate's validity, Unix seconds (`None` if unreadable).
+    pub not_after: Option<i64>,
 }
 
 /// Builds the server TLS configuration.
@@ -74,7 +83,7 @@ pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
         TlsSource::Files { certificate, key } => (certificate.clone(), key.clone(), false),
         TlsSource::SelfSigned { dir } => {
             let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-            let generated = !certificate.exists() || !key.exists();
+            let generated = !certificate.exists() || !key.exists() || expires_soon(&certificate);
             if generated {
                 generate_self_signed(dir, &certificate, &key)?;
             }
@@ -87,6 +96,7 @@ pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
         reason: e.to_string(),
     })?;
     let fingerprint = fingerprint(&chain[0]);
+    let not_after = not_after(&chain[0]);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
@@ -97,6 +107,7 @@ pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
         config: Arc::new(config),
         fingerprint,
         generated,
+        not_after,
     })
 }
 
@@ -124,14 +135,39 @@ pub fn fingerprint(certificate: &CertificateDer<'_>) -> String {
         .join(":")
 }
 
+/// End of a certificate's validity, Unix seconds.
+pub(crate) fn not_after(certificate: &CertificateDer<'_>) -> Option<i64> {
+    use x509_parser::prelude::FromDer;
+    let (_, parsed) =
+        x509_parser::certificate::X509Certificate::from_der(certificate.as_ref()).ok()?;
+    Some(parsed.validity().not_after.timestamp())
+}
+
+/// Whether the certificate in `path` ends within [`EXPIRY_WARNING_DAYS`] (or is unreadable).
+fn expires_soon(path: &Path) -> bool {
+    let Some(end) = read_chain(path)
+        .ok()
+        .and_then(|chain| chain.first().and_then(not_after))
+    else {
+        return true;
+    };
+    end - time::OffsetDateTime::now_utc().unix_timestamp() < EXPIRY_WARNING_DAYS * 86_400
+}
+
 fn generate_self_signed(dir: &Path, certificate: &Path, key: &Path) -> Result<(), TlsError> {
     let names = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
     ];
-    let generated =
-        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
+    let failed = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names).map_err(failed)?;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(SELF_SIGNED_DAYS);
+    let signing_key = rcgen::KeyPair::generate().map_err(failed)?;
+    let cert = params.self_signed(&signing_key).map_err(failed)?;
+    let generated = rcgen::CertifiedKey { cert, signing_key };
     let write = |path: &Path, contents: String, private: bool| -> Result<(), TlsError> {
         write_file(dir, path, contents.as_bytes(), private).map_err(|source| TlsError::Write {
             path: path.to_owned(),

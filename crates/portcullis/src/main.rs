@@ -1,12 +1,14 @@
 //! `portcullis`: the one binary — server, account administration, configuration.
 //!
 //! Exit codes: 0 success; 1 failure (the message names the problem); 2 usage error;
+//! `check` uses 0 clean, 1 findings, 2 could not check;
 //! `deliver` uses sendmail's: 67 unknown user, 75 temporary failure, 65 bad message,
 //! 69 permanent failure.
 
 // The command line's output is this program's interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod check;
 mod config;
 mod deliver;
 mod serve;
@@ -65,6 +67,9 @@ enum Command {
         #[arg(long)]
         mailbox: Option<String>,
     },
+    /// Audit any IMAP/IMAPS endpoint: TLS versions and suites, certificate, plaintext
+    /// exposure (exit 0 clean, 1 findings, 2 could not check).
+    Check(check::CheckArgs),
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -101,9 +106,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         imap: cli.imap,
         lmtp: cli.lmtp,
     };
-    if let Command::Init { path, force } = &cli.command {
-        init(path, *force)?;
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Init { path, force } => {
+            init(path, *force)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Check(args) => return Ok(check::run(args)),
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
@@ -115,7 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             action: ConfigAction::Check,
         } => println!("{}", settings.describe()),
-        Command::Init { .. } => {}
+        Command::Init { .. } | Command::Check(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

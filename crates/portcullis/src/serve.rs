@@ -39,6 +39,7 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             tracing::warn!(dir = %dir.display(), "{verb} a self-signed certificate: clients will warn until a real one is configured");
         }
         tracing::info!(sha256 = %tls.fingerprint, "TLS certificate");
+        warn_if_expiring(&tls);
         println!("certificate SHA-256 {}", tls.fingerprint);
         let ctx = Arc::new(ServerContext {
             store: store.clone() as Arc<dyn Store>,
@@ -91,6 +92,26 @@ async fn prune_expunge_log(store: Arc<dyn Store>, retention: Duration) {
             Ok(removed) => tracing::info!(removed, "pruned the expunge log"),
             Err(error) => tracing::warn!(%error, "cannot prune the expunge log"),
         }
+    }
+}
+
+/// Logs a warning when the certificate ends within the warning period.
+fn warn_if_expiring(tls: &portcullis_net::TlsSetup) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match tls.not_after {
+        Some(end) if end <= now => {
+            tracing::error!(not_after = end, "the TLS certificate has expired")
+        }
+        Some(end) if end - now < portcullis_net::EXPIRY_WARNING_DAYS * 86_400 => {
+            tracing::warn!(
+                days_left = (end - now) / 86_400,
+                "the TLS certificate expires soon"
+            )
+        }
+        Some(_) => {}
+        None => tracing::warn!("cannot read the TLS certificate's validity"),
     }
 }
 

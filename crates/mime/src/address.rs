@@ -1,27 +1,41 @@
 //! RFC 5322 address-list parsing into IMAP address structures.
 //!
 //! mail-parser decodes display names (RFC 2047) and drops the raw form, but the ENVELOPE must
-//! carry names with encoded words intact, so addresses are tokenised here. Choices (all lenient,
-//! never failing):
+//! carry names with encoded words intact, so addresses are tokenised here. RFC 3501 and RFC 9051
+//! do not say how to map broken or obsolete syntax onto address structures; where they are
+//! silent we answer like Dovecot, which clients are tuned to. Choices (all lenient, never
+//! failing):
 //!
 //! * Display name: the phrase before `<`, quoted strings unquoted and unescaped, words joined by
-//!   one space where the source had whitespace or a comment between them. Empty names are `None`.
-//! * Comments are not part of the name — except when there is no display name, then the content
-//!   of the last comment of that address becomes the name (`user@host (Real Name)`, as Dovecot
-//!   and c-client do).
-//! * Missing domain (`To: user`, `<user>`): host is [`MISSING_HOST`] (`.MISSING-HOST-NAME.`,
-//!   c-client/Dovecot convention), never `None`, because a `None` host means group syntax on
-//!   the wire. Missing local part (`<@host>`, `Name <>`): mailbox is [`MISSING_MAILBOX`].
-//!   An entry with neither name, local part nor domain (`<>`, stray commas) is dropped.
+//!   one space where the source had whitespace or a comment between them, then normalised for
+//!   humans (runs of whitespace become one space, no leading/trailing whitespace). Empty names
+//!   are `None`.
+//! * Comments are not part of the name — except for a bare addr-spec without display name and
+//!   angle brackets: then the last comment after the start of the local part becomes the name
+//!   (`user@host (Real Name)`, as Dovecot and c-client do; `(Lead) user@host` has no name).
+//! * Local part: quoted strings unquoted and unescaped (`"john smith"@x` has mailbox
+//!   `john smith`), CFWS around dots removed.
+//! * Missing domain (`To: user`, `<user>`): host is [`MISSING_HOST`] (`MISSING_DOMAIN`, Dovecot's
+//!   spelling), never `None`, because a `None` host means group syntax on the wire. Missing
+//!   local part (`Name <>`): mailbox is [`MISSING_MAILBOX`]. A source route without its colon
+//!   (`<@host>`) gives route `INVALID_ROUTE` and neither mailbox nor host. An entry with neither
+//!   name, local part nor domain (`<>`, stray commas: RFC 5322 4.4 "null" members) is dropped.
 //! * Groups: start marker (mailbox = group name), members, end marker; a missing `;` is implied
 //!   at the end of the header. Nested groups are not a thing: a `:` inside a group is ignored.
-//! * Outside a group `;` separates entries like `,` (Outlook writes `a@x; b@y`).
+//! * Outside a group `;` separates entries like `,` (Outlook writes `a@x; b@y`), and an entry
+//!   after a group's `;` without a comma still counts: RFC 5322 section 4, "The fact that a
+//!   particular form does not appear in any section of this document is not justification for
+//!   computer programs to crash or for malformed data to be irretrievably lost".
 //! * Source routes `<@a,@b:user@host>`: `adl` = `@a,@b`.
 
+use crate::header::for_humans;
 use crate::types::Address;
 
-/// Host used for an address without a domain part (c-client's `BADHOST`).
-pub const MISSING_HOST: &[u8] = b".MISSING-HOST-NAME.";
+/// Host used for an address without a domain part (Dovecot's spelling; c-client wrote
+/// `.MISSING-HOST-NAME.`).
+pub const MISSING_HOST: &[u8] = b"MISSING_DOMAIN";
+/// Source route of an angle address that starts with `@` but has no route-ending `:`.
+const INVALID_ROUTE: &[u8] = b"INVALID_ROUTE";
 /// Mailbox used for an address without a local part.
 pub const MISSING_MAILBOX: &[u8] = b"MISSING_MAILBOX";
 
@@ -183,7 +197,9 @@ impl Parser<'_> {
     /// least one token unless at the end or (inside a group) at the closing `;`.
     fn entry(&mut self, in_group: bool) {
         let phrase_start = self.pos;
+        // The last comment after the first word: the name of a bare addr-spec.
         let mut comment = None;
+        let mut seen_word = false;
         loop {
             match self.peek() {
                 None | Some(Tok::Special(b',' | b';')) => {
@@ -195,9 +211,9 @@ impl Parser<'_> {
                 Some(Tok::Special(b'<')) => {
                     let phrase = &self.tokens[phrase_start..self.pos];
                     self.pos += 1;
-                    let mailbox = self.angle_addr(&mut comment);
-                    self.eat_entry_end(in_group, &mut comment);
-                    self.push_mailbox(phrase_text(phrase), comment, mailbox);
+                    let mailbox = self.angle_addr();
+                    self.eat_entry_end(in_group, &mut None);
+                    self.push_mailbox(phrase_text(phrase), None, mailbox);
                     return;
                 }
                 Some(Tok::Special(b':')) if !in_group => {
@@ -220,10 +236,15 @@ impl Parser<'_> {
                     return;
                 }
                 Some(Tok::Comment(text)) => {
-                    comment = Some(text.clone());
+                    if seen_word {
+                        comment = Some(text.clone());
+                    }
                     self.pos += 1;
                 }
-                Some(_) => self.pos += 1,
+                Some(_) => {
+                    seen_word = true;
+                    self.pos += 1;
+                }
             }
         }
     }
@@ -236,7 +257,7 @@ impl Parser<'_> {
             .filter(|t| !matches!(t.tok, Tok::Comment(_)))
             .cloned()
             .collect();
-        let Some(local) = phrase_text_with(&words, raw_bytes) else {
+        let Some(local) = phrase_text_with(&words, display_bytes) else {
             return;
         };
         let mailbox = Mailbox {
@@ -260,30 +281,50 @@ impl Parser<'_> {
             self.entry(true);
         }
         self.out.push(Address::default());
-        self.eat_entry_end(false, &mut None);
+        // A comma may follow the group; anything else starts the next entry.
+        if self.peek_special() == Some(b',') {
+            self.pos += 1;
+        }
     }
 
-    /// After `<`: optional source route, addr-spec, `>`.
-    fn angle_addr(&mut self, comment: &mut Option<Vec<u8>>) -> Mailbox {
-        let adl = self.route();
-        let mut mailbox = Mailbox {
-            adl,
-            ..Mailbox::default()
-        };
+    /// After `<`: optional source route, addr-spec, `>`. Comments inside are ignored.
+    fn angle_addr(&mut self) -> Mailbox {
+        let mut mailbox = Mailbox::default();
+        if self.peek_special() == Some(b'@') {
+            match self.route() {
+                Some(route) => mailbox.adl = Some(route),
+                None => {
+                    mailbox.adl = Some(INVALID_ROUTE.to_vec());
+                    // The route's commas are inside the brackets: skip to the `>` if there is one.
+                    let close = self.tokens[self.pos..]
+                        .iter()
+                        .position(|t| matches!(t.tok, Tok::Special(b'>' | b'<')));
+                    match close.map(|i| (i, &self.tokens[self.pos + i].tok)) {
+                        Some((i, Tok::Special(b'>'))) => self.pos += i + 1,
+                        _ => self.skip_angle_rest(),
+                    }
+                    return mailbox;
+                }
+            }
+        }
         let local_start = self.pos;
         while let Some(tok) = self.peek() {
-            match tok {
-                Tok::Special(b'@' | b'>' | b',' | b';' | b'<') => break,
-                Tok::Comment(text) => *comment = Some(text.clone()),
-                _ => {}
+            if matches!(tok, Tok::Special(b'@' | b'>' | b',' | b';' | b'<')) {
+                break;
             }
             self.pos += 1;
         }
         mailbox.local = local_text(&self.tokens[local_start..self.pos]);
         if self.peek_special() == Some(b'@') {
             self.pos += 1;
-            mailbox.domain = self.domain(comment);
+            mailbox.domain = self.domain(&mut None);
         }
+        self.skip_angle_rest();
+        mailbox
+    }
+
+    /// Skips to and past the `>` closing an angle address (not past the entry's end).
+    fn skip_angle_rest(&mut self) {
         while let Some(tok) = self.peek() {
             match tok {
                 Tok::Special(b'>') => {
@@ -291,12 +332,9 @@ impl Parser<'_> {
                     break;
                 }
                 Tok::Special(b',' | b';' | b'<') => break,
-                Tok::Comment(text) => *comment = Some(text.clone()),
-                _ => {}
+                _ => self.pos += 1,
             }
-            self.pos += 1;
         }
-        mailbox
     }
 
     /// `@a,@b:` right after `<`; returns the route without the colon.
@@ -355,8 +393,11 @@ impl Parser<'_> {
     }
 
     fn push_mailbox(&mut self, name: Option<Vec<u8>>, comment: Option<Vec<u8>>, mb: Mailbox) {
-        let name = name.or(comment).filter(|n| !n.is_empty());
-        if name.is_none() && mb.local.is_empty() && mb.domain.is_empty() {
+        let name = name
+            .or(comment)
+            .map(|n| for_humans(&n))
+            .filter(|n| !n.is_empty());
+        if name.is_none() && mb.adl.is_none() && mb.local.is_empty() && mb.domain.is_empty() {
             return;
         }
         self.out.push(Address {
@@ -399,12 +440,13 @@ fn is_word(tok: &Tok) -> bool {
     !matches!(tok, Tok::Special(c) if *c != b'.')
 }
 
-/// Local part: the raw word tokens concatenated, CFWS and stray specials dropped.
+/// Local part: the word tokens concatenated (quoted strings unquoted), CFWS and stray
+/// specials dropped.
 fn local_text(tokens: &[Token]) -> Vec<u8> {
     tokens
         .iter()
         .filter(|t| is_word(&t.tok))
-        .flat_map(|t| raw_bytes(&t.tok))
+        .flat_map(|t| display_bytes(&t.tok))
         .copied()
         .collect()
 }
@@ -500,18 +542,59 @@ mod tests {
     }
 
     #[test]
-    fn comment_as_name_only_without_display_name() {
+    fn comment_as_name_only_after_a_bare_addr_spec() {
+        // Dovecot's rule: a comment before the local part, or anywhere in an angle address,
+        // is not a name.
         let list = parse_address_list(
-            b" user@host.test (Real Name), \"Shown\" <a@b.test> (Hidden), (Lead) c@d.test",
+            b" user@host.test (Real Name), \"Shown\" <a@b.test> (Hidden), (Lead) c@d.test, <e@f.test> (Angle)",
         );
         assert_eq!(
             list,
             vec![
                 addr(Some("Real Name"), "user", "host.test"),
                 addr(Some("Shown"), "a", "b.test"),
-                addr(Some("Lead"), "c", "d.test"),
+                addr(None, "c", "d.test"),
+                addr(None, "e", "f.test"),
             ]
         );
+    }
+
+    #[test]
+    fn names_are_normalised_for_humans() {
+        let list = parse_address_list(b" \"Folded,  \t Name \" <a@b.test>, x@y.test ( c  d )");
+        assert_eq!(
+            list,
+            vec![
+                addr(Some("Folded, Name"), "a", "b.test"),
+                addr(Some("c d"), "x", "y.test"),
+            ]
+        );
+    }
+
+    #[test]
+    fn address_after_a_group_without_comma_is_kept() {
+        let list = parse_address_list(b" team: ; other@example.org, x@y.test");
+        assert_eq!(
+            list,
+            vec![
+                group_start("team"),
+                Address::default(),
+                addr(None, "other", "example.org"),
+                addr(None, "x", "y.test"),
+            ]
+        );
+    }
+
+    #[test]
+    fn route_without_colon_is_invalid() {
+        let list = parse_address_list(b" <@host.test>, Name <@a.test,@b.test>");
+        let invalid = |name: Option<&str>| Address {
+            name: name.map(|n| n.as_bytes().to_vec()),
+            adl: Some(b"INVALID_ROUTE".to_vec()),
+            mailbox: Some(MISSING_MAILBOX.to_vec()),
+            host: Some(MISSING_HOST.to_vec()),
+        };
+        assert_eq!(list, vec![invalid(None), invalid(Some("Name"))]);
     }
 
     #[test]
@@ -553,9 +636,9 @@ mod tests {
         assert_eq!(
             list,
             vec![
-                addr(None, "undisclosed-recipients", ".MISSING-HOST-NAME."),
-                addr(None, "user", ".MISSING-HOST-NAME."),
-                addr(Some("Name"), "MISSING_MAILBOX", ".MISSING-HOST-NAME."),
+                addr(None, "undisclosed-recipients", "MISSING_DOMAIN"),
+                addr(None, "user", "MISSING_DOMAIN"),
+                addr(Some("Name"), "MISSING_MAILBOX", "MISSING_DOMAIN"),
             ]
         );
     }
@@ -571,7 +654,8 @@ mod tests {
                 Address {
                     name: Some(b"Route".to_vec()),
                     adl: Some(b"@a.test,@b.test".to_vec()),
-                    mailbox: Some(b"\"john doe\"".to_vec()),
+                    // Quoting removed, as Dovecot reports a quoted local part.
+                    mailbox: Some(b"john doe".to_vec()),
                     host: Some(b"[192.0.2.1]".to_vec()),
                 },
                 addr(Some("c"), "x.y", "ex.test"),
@@ -585,16 +669,13 @@ mod tests {
         assert_eq!(parse_address_list(b" \r\n "), vec![]);
         assert_eq!(
             parse_address_list(b"\"unterminated"),
-            vec![addr(None, "\"unterminated", ".MISSING-HOST-NAME.")]
+            vec![addr(None, "unterminated", "MISSING_DOMAIN")]
         );
         assert_eq!(parse_address_list(b"(unterminated"), vec![]);
         assert_eq!(parse_address_list(b";;>><<@@::"), vec![]);
         assert_eq!(
             parse_address_list(b"a; b@c.test"),
-            vec![
-                addr(None, "a", ".MISSING-HOST-NAME."),
-                addr(None, "b", "c.test")
-            ]
+            vec![addr(None, "a", "MISSING_DOMAIN"), addr(None, "b", "c.test")]
         );
     }
 }

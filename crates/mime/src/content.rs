@@ -6,7 +6,7 @@
 //! quoting) is removed. Parsing is lenient because real mail is broken: an unquoted value runs
 //! until `;`, whitespace, `(` or `"` (so `boundary=----=_Part_1` works, and an RFC 2045 style
 //! trailing comment is dropped), junk between parameters is skipped up to the next `;`, and a
-//! parameter without `=` is dropped.
+//! parameter without `=` is dropped (one with an empty name before `=` is kept, as in Dovecot).
 
 use crate::header::is_wsp;
 use crate::types::{ContentType, Disposition};
@@ -156,7 +156,8 @@ pub(crate) fn parse_disposition(value: &[u8]) -> Option<Disposition> {
     })
 }
 
-/// The Content-Transfer-Encoding token as written; `7BIT` when absent or empty.
+/// The Content-Transfer-Encoding token as written; `7bit` (Dovecot's spelling) when absent or
+/// empty.
 pub(crate) fn parse_encoding(value: Option<&[u8]>) -> Vec<u8> {
     let token = value
         .map(|v| {
@@ -166,7 +167,7 @@ pub(crate) fn parse_encoding(value: Option<&[u8]>) -> Vec<u8> {
         })
         .unwrap_or_default();
     if token.is_empty() {
-        b"7BIT".to_vec()
+        b"7bit".to_vec()
     } else {
         token.to_vec()
     }
@@ -211,12 +212,11 @@ fn parse_params(cursor: &mut Cursor<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
     params
 }
 
+/// One `attribute "=" value`. An empty attribute (`; =value`) is kept with an empty name, as
+/// Dovecot reports it; without `=` the parameter is dropped.
 fn parse_param(cursor: &mut Cursor<'_>) -> Option<(Vec<u8>, Vec<u8>)> {
     cursor.skip_cfws();
     let name = cursor.token();
-    if name.is_empty() {
-        return None;
-    }
     cursor.skip_cfws();
     if !cursor.eat(b'=') {
         return None;
@@ -297,8 +297,8 @@ mod tests {
         assert_eq!(d.params, pairs(&[("filename", "a b.txt"), ("size", "12")]));
         assert_eq!(parse_disposition(b" ; x=y"), None);
         assert_eq!(parse_encoding(Some(b" base64 (comment)")), b"base64");
-        assert_eq!(parse_encoding(Some(b"  ")), b"7BIT");
-        assert_eq!(parse_encoding(None), b"7BIT");
+        assert_eq!(parse_encoding(Some(b"  ")), b"7bit");
+        assert_eq!(parse_encoding(None), b"7bit");
         assert_eq!(
             parse_language(b" en-US, (comment) de ,,fr"),
             vec![b"en-US".to_vec(), b"de".to_vec(), b"fr".to_vec()]

@@ -25,11 +25,16 @@ pub(crate) struct Field<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
     rest: &'a [u8],
+    /// Iteration ended at the blank line (rather than at the end of the data).
+    at_blank_line: bool,
 }
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(block: &'a [u8]) -> Self {
-        Self { rest: block }
+        Self {
+            rest: block,
+            at_blank_line: false,
+        }
     }
 }
 
@@ -39,6 +44,7 @@ impl<'a> Iterator for Fields<'a> {
     fn next(&mut self) -> Option<Field<'a>> {
         let rest = self.rest;
         if rest.is_empty() || starts_with_line_break(rest) {
+            self.at_blank_line |= !rest.is_empty();
             self.rest = &[];
             return None;
         }
@@ -77,11 +83,17 @@ pub fn headers(header_block: &[u8]) -> HeaderIter<'_> {
 /// Given a raw header block (including its final blank line), returns the fields (with their
 /// folded continuation lines, byte for byte) whose name matches any of `names`
 /// case-insensitively — or, with `negate`, every field that does not match, including lines
-/// without a colon — in original order, followed by the blank line `\r\n`. A last field that
-/// lacks a line break (header block at end of data) gets `\r\n` appended.
+/// without a colon — in original order, followed by the blank line `\r\n` when the block has
+/// one. A last field that lacks a line break (header block at end of data) gets `\r\n`
+/// appended.
+///
+/// RFC 3501 6.4.5: "Subsetting does not exclude the [RFC-2822] delimiting blank line between
+/// the header and the body; the blank line is included in all header fetches, except in the
+/// case of a message which has no body and no blank line."
 pub fn header_fields(header_block: &[u8], names: &[&[u8]], negate: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    for field in Fields::new(header_block) {
+    let mut fields = Fields::new(header_block);
+    for field in fields.by_ref() {
         let matched = field.has_colon && names.iter().any(|n| n.eq_ignore_ascii_case(field.name));
         if matched != negate {
             out.extend_from_slice(field.raw);
@@ -90,7 +102,9 @@ pub fn header_fields(header_block: &[u8], names: &[&[u8]], negate: bool) -> Vec<
             }
         }
     }
-    out.extend_from_slice(b"\r\n");
+    if fields.at_blank_line {
+        out.extend_from_slice(b"\r\n");
+    }
     out
 }
 
@@ -186,17 +200,44 @@ pub(crate) fn trim_wsp(mut bytes: &[u8]) -> &[u8] {
     trim_wsp_end(bytes)
 }
 
-/// Unfolds (removes every CR and LF) and trims SP/HTAB: the form IMAP wants for raw values.
-pub(crate) fn unfold_trim(value: &[u8]) -> Vec<u8> {
-    let unfolded: Vec<u8> = value
+/// A raw header value the way IMAP servers report it (Dovecot's rule): whitespace at the start
+/// of the first line dropped, every CR and LF removed, everything else kept as written
+/// (whitespace after a fold, trailing whitespace, comments, encoded words).
+pub(crate) fn raw_value(value: &[u8]) -> Vec<u8> {
+    let start = value
+        .iter()
+        .position(|&c| !is_wsp(c))
+        .unwrap_or(value.len());
+    value[start..]
         .iter()
         .copied()
         .filter(|&c| c != b'\r' && c != b'\n')
-        .collect();
-    trim_wsp(&unfolded).to_vec()
+        .collect()
 }
 
-/// The header fields this crate interprets; the first occurrence of each is kept.
+/// Text meant for humans (ENVELOPE subjects and display names), normalised like Dovecot
+/// does: CR and LF removed, every run of SP/HTAB turned into one space, no leading or trailing
+/// whitespace, NUL replaced by 0x80. Encoded words and 8-bit bytes are kept.
+pub(crate) fn for_humans(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut pending_space = false;
+    for &c in value {
+        match c {
+            b'\r' | b'\n' => {}
+            b' ' | b'\t' => pending_space = !out.is_empty(),
+            _ => {
+                if pending_space {
+                    out.push(b' ');
+                    pending_space = false;
+                }
+                out.push(if c == 0 { 0x80 } else { c });
+            }
+        }
+    }
+    out
+}
+
+/// The header fields this crate interprets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Known {
     Date,
@@ -240,10 +281,14 @@ const KNOWN: [(Known, &[u8]); 18] = [
     (Known::ContentLocation, b"content-location"),
 ];
 
-/// First raw value of each [`Known`] field of one header block.
+/// The raw values of the [`Known`] fields of one header block, every occurrence in order.
+///
+/// Which occurrence counts is the caller's choice; this crate follows Dovecot, since RFC 3501
+/// and RFC 9051 do not say: the first `Content-*` field, the last `Date`/`Subject`/
+/// `Message-ID`/`In-Reply-To`, and every address field (their lists are concatenated).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KnownFields<'a> {
-    values: [Option<&'a [u8]>; KNOWN.len()],
+    values: [Vec<&'a [u8]>; KNOWN.len()],
 }
 
 impl<'a> KnownFields<'a> {
@@ -254,15 +299,33 @@ impl<'a> KnownFields<'a> {
                 .iter()
                 .position(|(_, name)| name.eq_ignore_ascii_case(field.name));
             if let Some(slot) = index.and_then(|i| known.values.get_mut(i)) {
-                slot.get_or_insert(field.value);
+                slot.push(field.value);
             }
         }
         known
     }
 
+    fn all_of(&self, which: Known) -> &[&'a [u8]] {
+        KNOWN
+            .iter()
+            .position(|(k, _)| *k == which)
+            .and_then(|index| self.values.get(index))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The first occurrence.
     pub(crate) fn get(&self, which: Known) -> Option<&'a [u8]> {
-        let index = KNOWN.iter().position(|(k, _)| *k == which)?;
-        self.values.get(index).copied().flatten()
+        self.all_of(which).first().copied()
+    }
+
+    /// The last occurrence.
+    pub(crate) fn last(&self, which: Known) -> Option<&'a [u8]> {
+        self.all_of(which).last().copied()
+    }
+
+    /// Every occurrence, in order.
+    pub(crate) fn all(&self, which: Known) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.all_of(which).iter().copied()
     }
 }
 
@@ -296,16 +359,30 @@ mod tests {
     }
 
     #[test]
-    fn known_fields_first_occurrence_wins() {
+    fn known_fields_keep_every_occurrence() {
         let block = b"SUBJECT: one\r\nsubject: two\r\nX: y\r\n\r\n";
         let known = KnownFields::collect(block);
         assert_eq!(known.get(Known::Subject), Some(&b" one"[..]));
+        assert_eq!(known.last(Known::Subject), Some(&b" two"[..]));
+        assert_eq!(known.all(Known::Subject).count(), 2);
         assert_eq!(known.get(Known::From), None);
+        assert_eq!(known.last(Known::From), None);
     }
 
     #[test]
-    fn unfold_trim_removes_line_breaks_only() {
-        assert_eq!(unfold_trim(b" \ta\r\n\tb  c \r\n "), b"a\tb  c");
-        assert_eq!(unfold_trim(b"   "), b"");
+    fn raw_values_drop_line_breaks_and_leading_whitespace_only() {
+        assert_eq!(raw_value(b" \ta\r\n\tb  c \r\n "), b"a\tb  c  ");
+        assert_eq!(raw_value(b"\r\n <id@x>"), b" <id@x>");
+        assert_eq!(raw_value(b"   "), b"");
+    }
+
+    #[test]
+    fn text_for_humans_collapses_whitespace() {
+        assert_eq!(
+            for_humans(b"  lead spaces \r\n\tand tab fold\r\n   and more  "),
+            b"lead spaces and tab fold and more"
+        );
+        assert_eq!(for_humans(b" \t "), b"");
+        assert_eq!(for_humans(b"a\0b"), b"a\x80b");
     }
 }

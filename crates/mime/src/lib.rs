@@ -8,8 +8,15 @@
 //!
 //! Values are kept raw — as written in the message, only unfolded — because IMAP wants them
 //! raw (ENVELOPE subjects keep RFC 2047 encoded words, BODYSTRUCTURE parameters keep RFC 2231
-//! syntax). Turning them into IMAP syntax is the `proto` crate's job; decoding for SEARCH is
-//! provided here by [`decode_header_value`] and [`decoded_text`].
+//! syntax; [`merge_continuations`] joins RFC 2231 continuations when they are encoded).
+//! Turning them into IMAP syntax is the `proto` crate's job; decoding for SEARCH is provided
+//! here by [`decode_header_value`] and [`decoded_text`].
+//!
+//! Where RFC 3501/9051 leave the mapping from a message to ENVELOPE/BODYSTRUCTURE open
+//! (repeated fields, whitespace, line counts, broken addresses, nesting limits), the answer is
+//! Dovecot's, which clients are tuned to; the golden corpus in `tests/golden` pins every answer
+//! and `tests/e2e/test_dovecot_golden.py` compares it with a real Dovecot. The remaining
+//! differences, each permitted by an RFC sentence, are listed in `docs/mime-fidelity.md`.
 //!
 //! Parsing never fails and never panics: broken input still yields a summary with RFC defaults
 //! (no Content-Type means `text/plain; charset=us-ascii`), and hostile input is bounded by
@@ -23,6 +30,7 @@ mod content;
 mod decode;
 mod header;
 mod normalize;
+mod rfc2231;
 mod section;
 mod structure;
 mod types;
@@ -34,6 +42,7 @@ pub use address::{MISSING_HOST, MISSING_MAILBOX};
 pub use decode::{decode_header_value, decode_transfer_encoding, decoded_text};
 pub use header::{HeaderIter, header_fields, headers};
 pub use normalize::normalize_line_endings;
+pub use rfc2231::merge_continuations;
 pub use structure::{MAX_DEPTH, MAX_PARTS};
 pub use types::{Address, ContentType, Disposition, Envelope, MessageSummary, Part, PartKind};
 

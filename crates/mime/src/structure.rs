@@ -16,16 +16,17 @@
 
 use crate::address::parse_address_list;
 use crate::content::{parse_content_type, parse_disposition, parse_encoding, parse_language};
-use crate::header::{Known, KnownFields, header_block_len, line_end, unfold_trim};
+use crate::header::{Known, KnownFields, for_humans, header_block_len, line_end, raw_value};
 use crate::types::{Address, ContentType, Envelope, MessageSummary, Part, PartKind};
 
 /// Maximum nesting depth. The root is at depth 0; a multipart or message part at depth
-/// `MAX_DEPTH` is not descended into and becomes a [`PartKind::Single`] leaf.
-pub const MAX_DEPTH: usize = 64;
+/// `MAX_DEPTH` is not descended into and becomes a [`PartKind::Single`] leaf of type
+/// `application/octet-stream` (its parameters kept), which is where and how Dovecot stops too.
+pub const MAX_DEPTH: usize = 99;
 
 /// Maximum number of parts in one message (all levels together, synthetic parts included).
 /// Once reached, a multipart that is still being split ends with a last child running to the
-/// end of its body, and further multiparts/messages become leaves.
+/// end of its body, and further multiparts/messages become `application/octet-stream` leaves.
 pub const MAX_PARTS: usize = 10_000;
 
 /// Which Content-Type applies when a part has none (RFC 2045 5.2 / RFC 2046 5.1.5).
@@ -88,12 +89,26 @@ impl<'a> Builder<'a> {
     fn part(&mut self, entity: &Entity<'a>, default: DefaultType, depth: usize) -> Part {
         self.parts += 1;
         let fields = &entity.fields;
-        let content_type = fields
+        let mut content_type = fields
             .get(Known::ContentType)
             .and_then(parse_content_type)
             .unwrap_or_else(|| default.content_type());
         let encoding = parse_encoding(fields.get(Known::ContentTransferEncoding));
-        let raw = |known| fields.get(known).map(unfold_trim);
+        let raw = |known| fields.get(known).map(raw_value);
+        let container =
+            content_type.is_type("multipart") || is_encapsulated(&content_type, &encoding);
+        let kind = if !container {
+            PartKind::Single
+        } else if depth >= MAX_DEPTH || self.parts >= MAX_PARTS {
+            content_type = ContentType {
+                media_type: b"application".to_vec(),
+                subtype: b"octet-stream".to_vec(),
+                params: content_type.params,
+            };
+            PartKind::Single
+        } else {
+            self.container(entity, &content_type, depth)
+        };
         let body = self
             .data
             .get(entity.body_start..entity.end)
@@ -103,7 +118,6 @@ impl<'a> Builder<'a> {
         } else {
             0
         };
-        let kind = self.kind(entity, &content_type, &encoding, depth);
         Part {
             header_start: to_u64(entity.header_start),
             body_start: to_u64(entity.body_start),
@@ -126,27 +140,21 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn kind(
+    /// The children of a multipart, or the message inside a `message/rfc822`/`global` part.
+    fn container(
         &mut self,
         entity: &Entity<'a>,
         content_type: &ContentType,
-        encoding: &[u8],
         depth: usize,
     ) -> PartKind {
-        if depth >= MAX_DEPTH || self.parts >= MAX_PARTS {
-            return PartKind::Single;
-        }
-        if content_type.is_type("multipart") {
-            return match content_type.param("boundary").filter(|b| !b.is_empty()) {
-                Some(boundary) => self.multipart(entity, content_type, boundary, depth),
-                None => PartKind::Single,
-            };
-        }
-        if is_encapsulated(content_type, encoding) {
+        if !content_type.is_type("multipart") {
             let message = self.message(entity.body_start, entity.end, depth + 1);
             return PartKind::Message(Box::new(message));
         }
-        PartKind::Single
+        // Without a boundary nothing can be split: like a multipart whose boundary never
+        // occurs, it gets one synthetic empty part.
+        let boundary = content_type.param("boundary").unwrap_or_default();
+        self.multipart(entity, content_type, boundary, depth)
     }
 
     fn multipart(
@@ -162,7 +170,11 @@ impl<'a> Builder<'a> {
             DefaultType::Text
         };
         let budget = MAX_PARTS.saturating_sub(self.parts).max(1);
-        let regions = split_multipart(self.data, entity.body_start, entity.end, boundary, budget);
+        let regions = if boundary.is_empty() {
+            Vec::new()
+        } else {
+            split_multipart(self.data, entity.body_start, entity.end, boundary, budget)
+        };
         let children = if regions.is_empty() {
             let empty = self.entity(entity.end, entity.end);
             vec![self.part(&empty, DefaultType::Text, depth + 1)]
@@ -181,7 +193,9 @@ impl<'a> Builder<'a> {
 
 /// `message/rfc822` and `message/global` with an identity encoding are parsed as messages; an
 /// (illegal but seen) base64/quoted-printable encoded one stays a leaf since offsets into the
-/// encoded form would be meaningless.
+/// encoded form would be meaningless (RFC 2046 5.2.1: "No encoding other than "7bit", "8bit",
+/// or "binary" is permitted for the body of a "message/rfc822" entity"), and BINARY can still
+/// decode it.
 fn is_encapsulated(content_type: &ContentType, encoding: &[u8]) -> bool {
     let message = content_type.is("message", "rfc822") || content_type.is("message", "global");
     let identity = [&b"7bit"[..], b"8bit", b"binary"]
@@ -196,26 +210,31 @@ fn needs_lines(content_type: &ContentType) -> bool {
         || content_type.is("message", "global")
 }
 
-/// Dovecot's rule: LF bytes, plus one for a final line without LF.
+/// Dovecot's rule: the number of LF bytes. A last line without a line break (in a multipart the
+/// CRLF before the delimiter belongs to the delimiter) is not counted.
 pub(crate) fn count_lines(body: &[u8]) -> u64 {
-    let newlines = body.iter().filter(|&&c| c == b'\n').count();
-    let unterminated = usize::from(body.last().is_some_and(|&c| c != b'\n'));
-    to_u64(newlines + unterminated)
+    to_u64(body.iter().filter(|&&c| c == b'\n').count())
 }
 
+/// The ENVELOPE. Repeated fields: RFC 5322 4.5 leaves their meaning unspecified except for
+/// destination fields ("When multiple occurrences of destination address fields occur in a
+/// message, they SHOULD be treated as if the address list in the first occurrence of the field
+/// is combined with the address lists of the subsequent occurrences by adding a comma and
+/// concatenating"); like Dovecot, every address field is concatenated so, and for the other
+/// fields the last occurrence wins.
 fn build_envelope(fields: &KnownFields<'_>) -> Envelope {
-    let raw = |known| fields.get(known).map(unfold_trim);
+    let raw = |known| fields.last(known).map(raw_value);
     let list = |known| {
         fields
-            .get(known)
-            .map(parse_address_list)
-            .unwrap_or_default()
+            .all(known)
+            .flat_map(parse_address_list)
+            .collect::<Vec<Address>>()
     };
     let from = list(Known::From);
     let or_from = |list: Vec<Address>| if list.is_empty() { from.clone() } else { list };
     Envelope {
         date: raw(Known::Date),
-        subject: raw(Known::Subject),
+        subject: fields.last(Known::Subject).map(for_humans),
         sender: or_from(list(Known::Sender)),
         reply_to: or_from(list(Known::ReplyTo)),
         to: list(Known::To),
@@ -334,9 +353,9 @@ mod tests {
     #[test]
     fn line_counting() {
         assert_eq!(count_lines(b""), 0);
-        assert_eq!(count_lines(b"a"), 1);
+        assert_eq!(count_lines(b"a"), 0);
         assert_eq!(count_lines(b"a\r\n"), 1);
-        assert_eq!(count_lines(b"a\r\nb"), 2);
+        assert_eq!(count_lines(b"a\r\nb"), 1);
         assert_eq!(count_lines(b"\r\n\r\n"), 2);
     }
 }

@@ -44,7 +44,8 @@ fn simple_text_message() {
     assert_eq!(offsets(root), (0, 161, 175));
     assert_eq!(slice(msg, root.body_range()), b"Hello\r\nWorld\r\n");
     assert_eq!(root.content_type, ContentType::default_text());
-    assert_eq!(root.encoding, b"7BIT");
+    // Dovecot's spelling of the default encoding.
+    assert_eq!(root.encoding, b"7bit");
     assert_eq!(root.lines, 2);
     assert_eq!(root.body_size(), 14);
     assert_eq!(root.kind, PartKind::Single);
@@ -58,7 +59,8 @@ fn simple_text_message() {
         to: vec![addr(None, "mary", "example.org")],
         cc: vec![],
         bcc: vec![],
-        in_reply_to: bytes("<0@x.test>"),
+        // Trailing whitespace is kept, as Dovecot reports it.
+        in_reply_to: bytes("<0@x.test> "),
         message_id: bytes("<1@x.test>"),
     };
     assert_eq!(summary.envelope, expected);
@@ -104,7 +106,8 @@ fn alternative_inside_mixed_offsets() {
     assert_eq!(offsets(plain), (132, 160, 165));
     assert_eq!(slice(NESTED, plain.body_range()), b"plain");
     assert_eq!(plain.body_size(), 5);
-    assert_eq!(plain.lines, 1);
+    // The CRLF before the delimiter is not part of the body, so "plain" has no complete line.
+    assert_eq!(plain.lines, 0);
     assert_eq!(plain.content_type.params, vec![]);
     assert_eq!(offsets(html), (176, 203, 214));
     assert_eq!(slice(NESTED, html.body_range()), b"<b>html</b>");
@@ -166,7 +169,8 @@ fn message_rfc822_sections() {
 
     let rfc822 = summary.part(&[2]).unwrap();
     assert_eq!(offsets(rfc822), (98, 130, 273));
-    assert_eq!(rfc822.lines, 12);
+    // LF count: the message ends with "--Y--" and no line break of its own.
+    assert_eq!(rfc822.lines, 11);
     assert_eq!(
         slice(ENCAPSULATED, rfc822.header_range()),
         b"Content-Type: message/rfc822\r\n\r\n"
@@ -214,7 +218,7 @@ fn encapsulated_single_part_message_numbering() {
 }
 
 #[test]
-fn envelope_groups_defaults_and_first_occurrence() {
+fn envelope_groups_defaults_and_repeated_fields() {
     let msg = b"From: \"Smith, John \\\"JJ\\\"\" <john@example.com>\r\n\
 From: second@example.com\r\n\
 Sender:\r\n\
@@ -224,7 +228,12 @@ Cc: user@host.test (Real Name)\r\n\
 Bcc: undisclosed\r\n\
 \r\n";
     let envelope = parse(msg).envelope;
-    let john = vec![addr(Some("Smith, John \"JJ\""), "john", "example.com")];
+    // A repeated address field is concatenated (RFC 5322 4.5.3 for destination fields; Dovecot
+    // does so for all of them).
+    let john = vec![
+        addr(Some("Smith, John \"JJ\""), "john", "example.com"),
+        addr(None, "second", "example.com"),
+    ];
     assert_eq!(envelope.from, john);
     assert_eq!(envelope.sender, john);
     assert_eq!(envelope.reply_to, vec![addr(None, "reply", "example.com")]);
@@ -249,10 +258,20 @@ Bcc: undisclosed\r\n\
     );
     assert_eq!(
         envelope.bcc,
-        vec![addr(None, "undisclosed", ".MISSING-HOST-NAME.")]
+        vec![addr(None, "undisclosed", "MISSING_DOMAIN")]
     );
     assert_eq!(envelope.subject, None);
     assert_eq!(envelope.date, None);
+}
+
+#[test]
+fn repeated_string_fields_last_wins_and_subjects_are_for_humans() {
+    // RFC 5322 4.5: "the interpretation of multiple occurrences of fields is unspecified";
+    // Dovecot reports the last one.
+    let msg = b"Subject: first\r\nDate: one\r\nSubject:  second \r\n\tfolded\r\nDate: two \r\n\r\n";
+    let envelope = parse(msg).envelope;
+    assert_eq!(envelope.subject, bytes("second folded"));
+    assert_eq!(envelope.date, bytes("two "));
 }
 
 #[test]
@@ -260,10 +279,12 @@ fn encoded_word_subject_kept_raw() {
     // RFC 2047 section 8 examples.
     let msg = b"Subject: =?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=\r\nFrom: =?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>\r\n\r\n";
     let envelope = parse(msg).envelope;
+    // Encoded words kept; the fold's whitespace run becomes one space (subjects are normalised
+    // for humans, as Dovecot does).
     assert_eq!(
         envelope.subject,
         bytes(
-            "=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?="
+            "=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?= =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?="
         )
     );
     assert_eq!(
@@ -323,7 +344,8 @@ fn missing_and_invalid_content_type_default_to_text_plain() {
     ] {
         let root = parse(msg).root;
         assert_eq!(root.content_type, ContentType::default_text(), "{msg:?}");
-        assert_eq!(root.lines, 1);
+        // "body" has no line break: no complete line.
+        assert_eq!(root.lines, 0);
         assert_eq!(root.body_size(), 4);
     }
 }
@@ -370,8 +392,15 @@ fn missing_closing_boundary_extends_last_part() {
 
 #[test]
 fn multipart_without_boundary_or_delimiters() {
-    let no_param = parse(b"Content-Type: multipart/mixed\r\n\r\n--x\r\nbody\r\n");
-    assert_eq!(no_param.root.kind, PartKind::Single);
+    // Without a boundary parameter nothing can be split; like Dovecot, the multipart gets one
+    // synthetic empty part (a multipart body needs one) instead of becoming a leaf.
+    let msg = b"Content-Type: multipart/mixed\r\n\r\n--x\r\nbody\r\n";
+    let no_param = parse(msg);
+    let [synthetic] = no_param.root.children() else {
+        panic!("one synthetic child expected");
+    };
+    let end = msg.len() as u64;
+    assert_eq!(offsets(synthetic), (end, end, end));
 
     let msg = b"Content-Type: multipart/mixed; boundary=zz\r\n\r\nno delimiter here\r\n";
     let summary = parse(msg);
@@ -391,7 +420,8 @@ fn bare_lf_message_is_normalised_then_parsed() {
     assert_eq!(&*normalised, b"Subject: lf\r\n\r\nline one\r\nline two");
     let summary = parse(&normalised);
     assert_eq!(offsets(&summary.root), (0, 15, 33));
-    assert_eq!(summary.root.lines, 2);
+    // "line two" has no line break: one complete line.
+    assert_eq!(summary.root.lines, 1);
     assert_eq!(summary.envelope.subject, bytes("lf"));
 }
 
@@ -427,8 +457,13 @@ fn deep_nesting_stops_at_max_depth_quickly() {
     }
     assert_eq!(depth, MAX_DEPTH);
     assert_eq!(part.kind, PartKind::Single);
-    assert!(part.content_type.is("multipart", "mixed"));
-    assert_eq!(part.content_type.param("boundary"), Some(&b"b64"[..]));
+    // A multipart that is not descended into is reported as an opaque leaf, as Dovecot does.
+    assert!(part.content_type.is("application", "octet-stream"));
+    let boundary = format!("b{MAX_DEPTH}");
+    assert_eq!(
+        part.content_type.param("boundary"),
+        Some(boundary.as_bytes())
+    );
     let path = vec![1u32; MAX_DEPTH];
     assert_eq!(summary.part(&path), Some(part));
 
@@ -449,7 +484,7 @@ fn deep_message_rfc822_nesting_is_bounded() {
     }
     assert_eq!(depth, MAX_DEPTH);
     assert_eq!(message.root.kind, PartKind::Single);
-    assert!(message.root.content_type.is("message", "rfc822"));
+    assert!(message.root.content_type.is("application", "octet-stream"));
 }
 
 #[test]
@@ -524,8 +559,12 @@ fn header_fields_with_folding_and_negate() {
         b"Subject: folded\r\n\tsubject line\r\n\r\n"
     );
     assert_eq!(header_fields(block, &[b"absent"], false), b"\r\n");
-    assert_eq!(header_fields(b"A: 1", &[b"a"], false), b"A: 1\r\n\r\n");
-    assert_eq!(header_fields(b"", &[b"a"], true), b"\r\n");
+    // RFC 3501 6.4.5: no blank line "in the case of a message which has no body and no blank
+    // line".
+    assert_eq!(header_fields(b"A: 1", &[b"a"], false), b"A: 1\r\n");
+    assert_eq!(header_fields(b"A: 1\r\n", &[b"b"], false), b"");
+    assert_eq!(header_fields(b"", &[b"a"], true), b"");
+    assert_eq!(header_fields(b"\r\n", &[b"a"], true), b"\r\n");
 }
 
 #[test]

@@ -22,9 +22,11 @@ pub struct MessageSummary {
 /// The IMAP ENVELOPE (RFC 9051 7.5.2 / RFC 3501 7.4.2).
 ///
 /// String fields are `Some` whenever the header is present (even with an empty value) and hold
-/// the value raw: unfolded (CR and LF removed), leading/trailing SP/HTAB trimmed, encoded words
-/// kept. When a header occurs several times the first occurrence wins. An empty address list is
-/// NIL on the wire.
+/// the value raw, the way Dovecot reports it: CR and LF removed, whitespace at the start of the
+/// first line dropped, everything else (trailing whitespace, comments, encoded words) kept. The
+/// subject is normalised for humans (every run of whitespace one space, trimmed). When a header
+/// occurs several times the last occurrence wins; repeated address fields are concatenated. An
+/// empty address list is NIL on the wire.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct Envelope {
     /// `Date:`.
@@ -57,14 +59,15 @@ pub struct Envelope {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct Address {
     /// Display name: quoted-string quoting removed (quoted-pairs unescaped), encoded words kept,
-    /// words separated by one space where the source had whitespace or a comment between them.
-    /// Without a display name, the content of the last comment of the address is used
+    /// words separated by one space, whitespace runs collapsed to one space. A bare addr-spec
+    /// without display name takes the last comment after its local part as name
     /// (`user@host (Real Name)`). Empty names are `None`.
     pub name: Option<Vec<u8>>,
-    /// Obsolete source route (`@a,@b`) without the final colon; almost always `None`.
+    /// Obsolete source route (`@a,@b`) without the final colon; almost always `None`;
+    /// `INVALID_ROUTE` for `<@host>` (a route without its colon), as Dovecot reports it.
     pub adl: Option<Vec<u8>>,
-    /// Local part as written (a quoted local part keeps its quotes, so `mailbox@host` is a valid
-    /// addr-spec again), CFWS removed. For a group start marker: the group name.
+    /// Local part with quoted-string quoting removed (`"john smith"@x` gives `john smith`, as in
+    /// Dovecot), CFWS removed. For a group start marker: the group name.
     pub mailbox: Option<Vec<u8>>,
     /// Domain as written (domain literals keep their brackets), CFWS removed.
     pub host: Option<Vec<u8>>,
@@ -85,24 +88,26 @@ pub struct Part {
     /// End of the body. For a multipart child this excludes the CRLF that precedes the next
     /// boundary delimiter (RFC 2046 5.1.1: that CRLF belongs to the delimiter).
     pub end: u64,
-    /// Content-Type, or the context default (see [`ContentType::default_text`]).
+    /// Content-Type, or the context default (see [`ContentType::default_text`]);
+    /// `application/octet-stream` with the original parameters for a multipart or message part
+    /// beyond [`MAX_DEPTH`](crate::MAX_DEPTH) or [`MAX_PARTS`](crate::MAX_PARTS).
     pub content_type: ContentType,
-    /// `Content-ID:` raw (unfolded, trimmed).
+    /// `Content-ID:` raw (CR/LF removed, leading whitespace dropped, like the ENVELOPE strings).
     pub id: Option<Vec<u8>>,
-    /// `Content-Description:` raw (unfolded, trimmed, encoded words kept).
+    /// `Content-Description:` raw (as `id`; encoded words kept).
     pub description: Option<Vec<u8>>,
-    /// `Content-Transfer-Encoding:` token as written; `7BIT` when absent or empty.
+    /// `Content-Transfer-Encoding:` token as written; `7bit` when absent or empty.
     pub encoding: Vec<u8>,
-    /// `Content-MD5:` raw (unfolded, trimmed).
+    /// `Content-MD5:` raw (as `id`).
     pub md5: Option<Vec<u8>>,
     /// `Content-Disposition:`; `None` when absent or without a disposition type.
     pub disposition: Option<Disposition>,
     /// `Content-Language:` tags in order; empty = NIL.
     pub language: Vec<Vec<u8>>,
-    /// `Content-Location:` raw (unfolded, trimmed).
+    /// `Content-Location:` raw (as `id`).
     pub location: Option<Vec<u8>>,
-    /// Body line count: LF bytes in the body plus one if the body is non-empty and does not end
-    /// with LF (Dovecot's rule). Computed for `text/*`, `message/rfc822` and `message/global`
+    /// Body line count: the LF bytes in the body (Dovecot's rule: a last line without line
+    /// break does not count). Computed for `text/*`, `message/rfc822` and `message/global`
     /// only; 0 for every other type (BODYSTRUCTURE carries no line count for them).
     pub lines: u64,
     /// What the body contains.
@@ -134,11 +139,12 @@ pub struct Disposition {
 /// The shape of a part's body.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum PartKind {
-    /// A leaf. Also used for multiparts without a usable boundary and for any multipart or
-    /// message part nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH).
+    /// A leaf. Also used for a transfer-encoded `message/rfc822` and, with the type changed
+    /// to `application/octet-stream`, for any multipart or message part beyond the limits.
     Single,
-    /// The children in order; never empty (a multipart whose body has no delimiter line gets
-    /// one synthetic empty `text/plain` child located at the multipart's `end`).
+    /// The children in order; never empty (a multipart without boundary parameter or whose
+    /// body has no delimiter line gets one synthetic empty `text/plain` child located at the
+    /// multipart's `end`, which Dovecot reports the same way).
     Multipart(Vec<Part>),
     /// `message/rfc822` or `message/global` (identity transfer encoding only): the
     /// encapsulated message, its offsets absolute in the outer message.

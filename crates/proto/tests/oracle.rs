@@ -1227,6 +1227,20 @@ fn check_envelope(theirs: &TEnvelope<'_>, ours: &Envelope, charset: Charset) {
     );
 }
 
+/// Parameters as BODYSTRUCTURE presents them (`encode/body.rs`): RFC 2231 continuations
+/// merged and, for a text part, the default `charset` added when there is none.
+fn presented(params: &[(Vec<u8>, Vec<u8>)], default_charset: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut params = portcullis_mime::merge_continuations(params);
+    if default_charset
+        && !params
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(b"charset"))
+    {
+        params.push((b"charset".to_vec(), b"us-ascii".to_vec()));
+    }
+    params
+}
+
 fn check_params(
     theirs: &[(IString<'_>, IString<'_>)],
     ours: &[(Vec<u8>, Vec<u8>)],
@@ -1244,7 +1258,12 @@ fn check_params(
 }
 
 fn check_basic(theirs: &BasicFields<'_>, part: &Part, charset: Charset) {
-    check_params(&theirs.parameter_list, &part.content_type.params, charset);
+    let text = part.content_type.is_type("text");
+    check_params(
+        &theirs.parameter_list,
+        &presented(&part.content_type.params, text),
+        charset,
+    );
     assert_eq!(nstring(&theirs.id), expect(part.id.as_deref(), charset));
     assert_eq!(
         nstring(&theirs.description),
@@ -1273,7 +1292,7 @@ fn check_common_extension(
         (None, None) => {}
         (Some((kind, params)), Some(ours)) => {
             assert_eq!(istring(kind), masked(&ours.kind, charset));
-            check_params(params, &ours.params, charset);
+            check_params(params, &presented(&ours.params, false), charset);
         }
         (t, o) => panic!("disposition differs: {t:?} vs {o:?}"),
     }
@@ -1312,6 +1331,26 @@ fn check_body(theirs: &BodyStructure<'_>, part: &Part, extensible: bool, charset
                         istring(subtype),
                         masked(&part.content_type.subtype, charset)
                     );
+                    assert_eq!(u64::from(*number_of_lines), part.lines);
+                }
+                (SpecificFields::Basic { r#type, subtype }, PartKind::Message(_)) => {
+                    // message/global outside UTF8=ACCEPT is a basic body (RFC 3501 grammar).
+                    assert!(part.content_type.is("message", "global") && !charset.utf8);
+                    assert_eq!(istring(r#type), masked(b"message", charset));
+                    assert_eq!(
+                        istring(subtype),
+                        masked(&part.content_type.subtype, charset)
+                    );
+                }
+                (
+                    SpecificFields::Message {
+                        number_of_lines, ..
+                    },
+                    PartKind::Single,
+                ) => {
+                    // A transfer-encoded message/rfc822 is not parsed, but is still written
+                    // with an (empty) envelope and body, as its media type requires.
+                    assert!(part.content_type.is("message", "rfc822"));
                     assert_eq!(u64::from(*number_of_lines), part.lines);
                 }
                 (SpecificFields::Basic { r#type, subtype }, PartKind::Single) => {
@@ -1373,7 +1412,7 @@ fn check_body(theirs: &BodyStructure<'_>, part: &Part, extensible: bool, charset
                     assert!(extensible, "BODY carries extension data");
                     check_params(
                         &extension.parameter_list,
-                        &part.content_type.params,
+                        &presented(&part.content_type.params, false),
                         charset,
                     );
                     check_common_extension(extension.tail.as_ref(), part, charset);
@@ -1862,9 +1901,11 @@ fn fetch_responses_parse_and_agree() {
 #[test]
 fn message_global_bodystructure_is_a_known_imap_codec_gap() {
     // RFC 9051 9: `media-message = DQUOTE "MESSAGE" DQUOTE SP DQUOTE ("RFC822" / "GLOBAL") DQUOTE`
-    // — a message/global part carries envelope, body and lines like message/rfc822. imap-codec
-    // implements the RFC 3501 rule (`"RFC822"` only), so it cannot parse what RFC 9051 asks of us.
-    let raw = "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/global\r\n\r\nSubject: ü\r\n\r\nbody\r\n--x--\r\n";
+    // — a message/global part carries envelope, body and lines like message/rfc822. RFC 3501 has
+    // `"RFC822"` only, and RFC 9755 6 lets an IMAP4rev1 server with UTF8=ACCEPT enabled do
+    // either, so we use the RFC 9051 form under UTF8=ACCEPT and the basic form otherwise.
+    // imap-codec implements the RFC 3501 rule, so it parses only the latter.
+    let raw = "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/global\r\n\r\nSubject: \u{fc}\r\n\r\nbody\r\n--x--\r\n";
     let message = parse_message(raw);
     let PartKind::Multipart(parts) = &message.root.kind else {
         panic!("multipart")
@@ -1874,20 +1915,25 @@ fn message_global_bodystructure_is_a_known_imap_codec_gap() {
         message: &message,
         extensible: true,
     }];
-    let line = write_data(
-        &Data::Fetch {
-            seq: 1,
-            items: &items,
-        },
-        ASCII,
-    );
+    let fetch = Data::Fetch {
+        seq: 1,
+        items: &items,
+    };
+    let basic = write_data(&fetch, ASCII);
+    assert!(ResponseCodec::default().decode(&basic).is_ok());
+    let text = String::from_utf8_lossy(&basic);
     assert!(
-        ResponseCodec::default().decode(&line).is_err(),
+        text.contains("(\"message\" \"global\" NIL NIL NIL \"7bit\" 19 NIL NIL NIL NIL)"),
+        "{text}"
+    );
+    let encapsulated = write_data(&fetch, UTF8);
+    assert!(
+        ResponseCodec::default().decode(&encapsulated).is_err(),
         "imap-codec now parses message/global"
     );
-    let text = String::from_utf8_lossy(&line);
+    let text = String::from_utf8_lossy(&encapsulated);
     assert!(
-        text.contains("(\"message\" \"global\" NIL NIL NIL \"7BIT\" "),
+        text.contains("(\"message\" \"global\" NIL NIL NIL \"7bit\" 19 (NIL \"\u{fc}\" "),
         "{text}"
     );
 }

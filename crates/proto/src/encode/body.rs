@@ -1,9 +1,23 @@
 //! ENVELOPE and BODY/BODYSTRUCTURE (RFC 9051 7.5.2, RFC 3501 7.4.2) from the parse that was
 //! stored with the message.
+//!
+//! Where the RFCs leave the form free, the answer is Dovecot's, which clients are tuned to
+//! (see docs/mime-fidelity.md and the golden corpus in tests/golden): text parts without a
+//! charset get `("charset" "us-ascii")`, RFC 2231 continuations are merged, a body language
+//! is always a list, and a `message/rfc822` part that could not be parsed as a message (it is
+//! transfer-encoded) still has the envelope, body and line count its media type requires.
 
-use portcullis_mime::{Address, ContentType, Envelope, MessageSummary, Part, PartKind};
+use portcullis_mime::{
+    Address, ContentType, Envelope, MessageSummary, Part, PartKind, merge_continuations,
+};
 
 use super::strings::{Charset, nstring, string};
+
+/// `envelope` of a message whose header could not be parsed (every field NIL).
+const EMPTY_ENVELOPE: &[u8] = b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+
+/// `body` of such a message: an empty `text/plain` part.
+const EMPTY_BODY: &[u8] = b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0";
 
 /// Writes an `envelope`.
 pub fn envelope(out: &mut Vec<u8>, envelope: &Envelope, charset: Charset) {
@@ -63,7 +77,7 @@ fn body(out: &mut Vec<u8>, part: &Part, extensible: bool, charset: Charset) {
     out.push(b'(');
     match &part.kind {
         PartKind::Multipart(children) => multipart(out, part, children, extensible, charset),
-        PartKind::Message(inner) => {
+        PartKind::Message(inner) if message_form(&part.content_type, charset) => {
             single_fields(out, part, charset);
             out.push(b' ');
             envelope(out, &inner.envelope, charset);
@@ -73,9 +87,25 @@ fn body(out: &mut Vec<u8>, part: &Part, extensible: bool, charset: Charset) {
             out.extend_from_slice(part.lines.to_string().as_bytes());
             single_extension(out, part, extensible, charset);
         }
-        PartKind::Single => {
+        PartKind::Single if message_form(&part.content_type, charset) => {
+            // RFC 2046 5.2.1 forbids transfer encodings other than 7bit, 8bit and binary for
+            // message/rfc822, so such a part is not parsed as a message; `body-type-msg` still
+            // needs an envelope and a body, which are empty (as in Dovecot).
             single_fields(out, part, charset);
-            if part.content_type.media_type.eq_ignore_ascii_case(b"text") {
+            out.push(b' ');
+            out.extend_from_slice(EMPTY_ENVELOPE);
+            out.push(b' ');
+            out.extend_from_slice(EMPTY_BODY);
+            if extensible {
+                out.extend_from_slice(b" NIL NIL NIL NIL");
+            }
+            out.extend_from_slice(b") ");
+            out.extend_from_slice(part.lines.to_string().as_bytes());
+            single_extension(out, part, extensible, charset);
+        }
+        PartKind::Single | PartKind::Message(_) => {
+            single_fields(out, part, charset);
+            if part.content_type.is_type("text") {
                 out.push(b' ');
                 out.extend_from_slice(part.lines.to_string().as_bytes());
             }
@@ -83,6 +113,19 @@ fn body(out: &mut Vec<u8>, part: &Part, extensible: bool, charset: Charset) {
         }
     }
     out.push(b')');
+}
+
+/// Whether a part is written as `body-type-msg` (envelope, body and line count follow).
+///
+/// `message/rfc822` always is. `message/global` is one in RFC 9051's grammar
+/// (`media-message = DQUOTE "MESSAGE" DQUOTE SP DQUOTE ("RFC822" / "GLOBAL") DQUOTE`) but not in
+/// RFC 3501's, and RFC 9755 section 6 says: "When IMAP4rev1 and UTF8=ACCEPT has been enabled,
+/// the server MAY treat message/global like message/rfc822 when computing the body structure,
+/// but MAY also treat it as described in [RFC3501]." The encoder knows only whether
+/// UTF8=ACCEPT is enabled, so that decides: without it `message/global` is a basic body, as in
+/// IMAP4rev1 (and Dovecot).
+fn message_form(content_type: &ContentType, charset: Charset) -> bool {
+    content_type.is("message", "rfc822") || (charset.utf8 && content_type.is("message", "global"))
 }
 
 fn multipart(
@@ -106,7 +149,11 @@ fn multipart(
     string(out, &part.content_type.subtype, charset);
     if extensible {
         out.push(b' ');
-        params(out, &part.content_type.params, charset);
+        params(
+            out,
+            &merge_continuations(&part.content_type.params),
+            charset,
+        );
         common_extension(out, part, charset);
     }
 }
@@ -122,7 +169,13 @@ fn single_fields(out: &mut Vec<u8>, part: &Part, charset: Charset) {
     out.push(b' ');
     string(out, subtype, charset);
     out.push(b' ');
-    params(out, parameters, charset);
+    let mut parameters = merge_continuations(parameters);
+    // RFC 2045 5.2: the charset of a text part without one is US-ASCII. Dovecot says so
+    // explicitly; clients show what it says.
+    if part.content_type.is_type("text") && !parameters.iter().any(|(name, _)| is_charset(name)) {
+        parameters.push((b"charset".to_vec(), b"us-ascii".to_vec()));
+    }
+    params(out, &parameters, charset);
     out.push(b' ');
     nstring(out, part.id.as_deref(), charset);
     out.push(b' ');
@@ -155,18 +208,18 @@ fn common_extension(out: &mut Vec<u8>, part: &Part, charset: Charset) {
             out.push(b'(');
             string(out, &disposition.kind, charset);
             out.push(b' ');
-            params(out, &disposition.params, charset);
+            params(out, &merge_continuations(&disposition.params), charset);
             out.push(b')');
         }
         None => out.extend_from_slice(b"NIL"),
     }
     out.push(b' ');
+    // `body-fld-lang = nstring / "(" string *(SP string) ")"`: always the list form, as Dovecot.
     match part.language.as_slice() {
         [] => out.extend_from_slice(b"NIL"),
-        [one] => string(out, one, charset),
-        many => {
+        languages => {
             out.push(b'(');
-            for (i, language) in many.iter().enumerate() {
+            for (i, language) in languages.iter().enumerate() {
                 if i > 0 {
                     out.push(b' ');
                 }
@@ -195,4 +248,8 @@ fn params(out: &mut Vec<u8>, parameters: &[(Vec<u8>, Vec<u8>)], charset: Charset
         string(out, value, charset);
     }
     out.push(b')');
+}
+
+fn is_charset(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"charset")
 }

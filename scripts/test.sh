@@ -4,7 +4,8 @@
 #
 # Works on a fresh Debian 12 with Rust and Python 3.11+ (pip) installed and nothing else:
 #   - Debian packages: isync (mbsync), curl, postfix (a private instance is started by the
-#     delivery tests), a C compiler, python3-venv, only when missing;
+#     delivery tests), dovecot-imapd (a private instance is the reference server of the golden
+#     MIME cross-check), a C compiler, python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
 #   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout.
@@ -59,13 +60,16 @@ if ! command -v postfix >/dev/null 2>&1; then
     echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
     missing+=(postfix)
 fi
+# Dovecot: the golden MIME cross-check starts its own instance on loopback with its own config.
+command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
-    echo "all present (mbsync, curl, postfix, cc)"
+    echo "all present (mbsync, curl, postfix, dovecot, cc)"
 fi
 mbsync --version
+echo "dovecot $(dovecot --version)"
 curl --version | head -n 1
 postconf -d mail_version
 

@@ -301,7 +301,7 @@ def test_fetch_envelope_and_bodystructure(alice):
     typ, data = alice.fetch("2", "(BODYSTRUCTURE)")
     assert typ == "OK"
     bs = b"".join(p if isinstance(p, bytes) else b"".join(p) for p in data).upper()
-    assert b'("TEXT" "PLAIN" ("CHARSET" "UTF-8") NIL NIL "QUOTED-PRINTABLE" 15 1' in bs, bs
+    assert b'("TEXT" "PLAIN" ("CHARSET" "UTF-8") NIL NIL "QUOTED-PRINTABLE" 15 0' in bs, bs
     assert b'("APPLICATION" "OCTET-STREAM" ("NAME" "A.BIN") NIL NIL "BASE64" 16' in bs, bs
     assert b'"MIXED" ("BOUNDARY" "XYZ")' in bs, bs
     assert b'("ATTACHMENT" ("FILENAME" "A.BIN"))' in bs, bs

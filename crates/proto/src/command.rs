@@ -373,6 +373,9 @@ pub struct AppendMessage {
     pub data: Bytes,
     /// Sent as `~{n}` literal8 (RFC 3516): may contain NUL.
     pub binary: bool,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 4): a message with UTF-8 headers, valid only once
+    /// UTF8=ACCEPT is enabled.
+    pub utf8: bool,
 }
 
 /// STORE operation.

@@ -380,6 +380,7 @@ fn their_command(command: &TCommand<'_>) -> Command {
                     date: date.as_ref().map(their_date_time),
                     data,
                     binary,
+                    utf8: false,
                 }],
             }
         }

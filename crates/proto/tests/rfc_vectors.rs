@@ -596,6 +596,7 @@ fn rfc9051_6_3_12_append() {
                     date: None,
                     data: b(APPEND_9051),
                     binary: false,
+                    utf8: false,
                 }],
             }
         )
@@ -633,6 +634,7 @@ fn rfc9051_6_3_12_append_with_date_time() {
                     }),
                     data: b(APPEND_9051),
                     binary: false,
+                    utf8: false,
                 }],
             }
         )
@@ -1425,7 +1427,8 @@ Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\
                         flags: vec![system("\\Seen")],
                         date: None,
                         data: b(first),
-                        binary: false
+                        binary: false,
+                        utf8: false,
                     },
                     AppendMessage {
                         flags: vec![system("\\Seen")],
@@ -1435,6 +1438,7 @@ Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\
                         }),
                         data: b(second),
                         binary: false,
+                        utf8: false,
                     },
                 ],
             }
@@ -1825,6 +1829,7 @@ fn rfc3516_4_3_append_literal8() {
                     date: None,
                     data: Bytes::from_static(b"he\0lo"),
                     binary: true,
+                    utf8: false,
                 }],
             }
         )
@@ -2170,5 +2175,26 @@ fn decode_errors_do_not_echo_arguments() {
         error.message.chars().all(|c| !c.is_control()),
         "{:?}",
         error.message
+    );
+}
+
+/// RFC 6855 4: `append-data =/ "UTF8" SP "(" literal8 ")"`.
+#[test]
+fn rfc6855_4_append_utf8_data() {
+    let input = "A1 APPEND INBOX UTF8 (~{11+}\r\nSubject: é)\r\n";
+    let command = parse_command(bytes::Bytes::copy_from_slice(input.as_bytes()));
+    match command.map(|c| c.body) {
+        Ok(CommandBody::Append { messages, .. }) => {
+            assert_eq!(messages.len(), 1);
+            assert!(messages[0].utf8 && messages[0].binary);
+            assert_eq!(&messages[0].data[..], "Subject: é".as_bytes());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        parse_command(bytes::Bytes::from_static(
+            b"A2 APPEND INBOX UTF8 ~{1+}\r\nx\r\n"
+        ))
+        .is_err()
     );
 }

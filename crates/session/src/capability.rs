@@ -25,6 +25,10 @@ const AUTHENTICATED: &[&str] = &[
     "STATUS=SIZE",
     "CONDSTORE",
     "QRESYNC",
+    "BINARY",
+    "WITHIN",
+    "SEARCHRES",
+    "UTF8=ACCEPT",
 ];
 
 /// Before authentication: enough for the client to choose how to log in.

@@ -58,6 +58,8 @@ pub(crate) struct MailboxView {
     recent: Vec<(Uid, Uid)>,
     /// Wakes when the mailbox changes.
     pub(crate) watch: ChangeWatch,
+    /// The result of the last `SEARCH RETURN (SAVE)` (RFC 5182), as UIDs, for `$`.
+    pub(crate) saved: Vec<Uid>,
 }
 
 impl MailboxView {
@@ -87,6 +89,7 @@ impl MailboxView {
             known_modseq: snapshot.highest_modseq,
             recent: Vec::new(),
             watch,
+            saved: Vec::new(),
         }
     }
 
@@ -158,10 +161,20 @@ impl MailboxView {
         set: &SequenceSet,
         by_uid: bool,
     ) -> CommandResult<Vec<(u32, &ViewMessage)>> {
-        if matches!(set, SequenceSet::Saved) {
-            return Err(Refusal::bad("Saved search results ($) are not supported"));
-        }
         let mut found = Vec::new();
+        if matches!(set, SequenceSet::Saved) {
+            // RFC 5182 2.1: "$" stands for the saved UIDs, by UID or by sequence number
+            // alike; UIDs expunged since are simply gone.
+            for uid in &self.saved {
+                if let Ok(index) = self.messages.binary_search_by_key(uid, |m| m.uid) {
+                    found.push((
+                        u32::try_from(index + 1).unwrap_or(u32::MAX),
+                        &self.messages[index],
+                    ));
+                }
+            }
+            return Ok(found);
+        }
         if by_uid {
             let largest = self.messages.last().map_or(0, |m| m.uid.get());
             for (low, high) in set.to_ranges(largest) {

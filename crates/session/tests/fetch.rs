@@ -59,10 +59,10 @@ async fn rfc9051_7_5_2_bodystructure_and_envelope() {
          S: * 1 FETCH (ENVELOPE (\"Tue, 1 Jul 2003 10:52:37 +0200\" \"Report\" ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.org\")(NIL NIL \"carol\" \"example.net\")) ((\"Dan D.\" NIL \"dan\" \"example.com\")) NIL NIL \"<m1@example.org>\"))
          S: a1 OK FETCH completed
          C: a2 FETCH 1 (BODYSTRUCTURE)
-         S: * 1 FETCH (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 10 1 NIL NIL NIL NIL)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20 NIL (\"attachment\" (\"filename\" \"a.bin\")) NIL NIL) \"mixed\" (\"boundary\" \"XX\") NIL NIL NIL))
+         S: * 1 FETCH (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 10 0 NIL NIL NIL NIL)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20 NIL (\"attachment\" (\"filename\" \"a.bin\")) NIL NIL) \"mixed\" (\"boundary\" \"XX\") NIL NIL NIL))
          S: a2 OK FETCH completed
          C: a3 FETCH 1 (BODY)
-         S: * 1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 10 1)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20) \"mixed\"))
+         S: * 1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 10 0)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20) \"mixed\"))
          S: a3 OK FETCH completed",
         setup()
     ))
@@ -238,7 +238,7 @@ async fn rfc3516_binary_and_binary_size() {
 #[tokio::test]
 async fn rfc9051_6_4_5_fast_all_full() {
     let envelope = "ENVELOPE (\"Tue, 1 Jul 2003 10:52:37 +0200\" \"Report\" ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Ann Example\" NIL \"ann\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.org\")(NIL NIL \"carol\" \"example.net\")) ((\"Dan D.\" NIL \"dan\" \"example.com\")) NIL NIL \"<m1@example.org>\")";
-    let body = "BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 10 1)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20) \"mixed\")";
+    let body = "BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 10 0)(\"application\" \"octet-stream\" (\"name\" \"a.bin\") NIL NIL \"base64\" 20) \"mixed\")";
     let fast = "FLAGS (\\Recent) INTERNALDATE \"01-Jul-2003 10:52:37 +0200\" RFC822.SIZE 517";
     check(&format!(
         "{}

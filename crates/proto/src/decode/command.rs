@@ -193,12 +193,22 @@ fn append(p: &mut Parser) -> PResult<CommandBody> {
         } else {
             None
         };
+        // RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")"
+        let utf8 = p.eat_keyword("UTF8");
+        if utf8 {
+            p.sp()?;
+            p.expect(b'(')?;
+        }
         let (data, binary) = p.literal().map_err(|e| format!("APPEND message: {e}"))?;
+        if utf8 {
+            p.expect(b')')?;
+        }
         messages.push(AppendMessage {
             flags,
             date,
             data,
             binary,
+            utf8,
         });
     }
     if messages.is_empty() {

@@ -69,7 +69,7 @@ impl Session {
         capabilities: &[String],
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
-        let before = (self.rev2, self.condstore, self.qresync);
+        let before = (self.rev2, self.condstore, self.qresync, self.utf8);
         let mut enabled: Vec<String> = Vec::new();
         for capability in capabilities {
             let newly = match capability.as_str() {
@@ -85,6 +85,11 @@ impl Session {
                     self.qresync = true;
                     self.condstore = true;
                     !before.2
+                }
+                // RFC 6855 3: mailbox names and quoted strings in UTF-8 from now on.
+                "UTF8=ACCEPT" => {
+                    self.utf8 = true;
+                    !before.3
                 }
                 _ => false,
             };

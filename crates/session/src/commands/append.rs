@@ -23,6 +23,10 @@ impl Session {
         let limit = self.ctx.config.append_limit;
         let mut prepared = Vec::with_capacity(messages.len());
         for message in messages {
+            if message.utf8 && !self.utf8 {
+                // RFC 6855 4: the UTF8 data item is only for clients that enabled UTF8=ACCEPT.
+                return Err(Refusal::bad("APPEND UTF8 requires ENABLE UTF8=ACCEPT"));
+            }
             let size = u64::try_from(message.data.len()).unwrap_or(u64::MAX);
             if size > limit {
                 return Err(Refusal::no(

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_proto::command::{DateRelation, FlagArg, SearchKey, SearchReturn};
 use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
-use portcullis_proto::{Date, Tag};
+use portcullis_proto::{Date, SequenceSet, Tag};
 use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, Uid};
 
 use crate::error::{CommandResult, Refusal};
@@ -60,6 +60,8 @@ fn needs(key: &SearchKey, acc: &mut Needs) {
 struct Candidate<'a> {
     seq: u32,
     message: &'a ViewMessage,
+    /// The saved result for `$` (RFC 5182), ascending UIDs.
+    saved: &'a [Uid],
     recent: bool,
     meta: Option<&'a MessageMeta>,
     content: Option<(&'a Bytes, &'a MessageSummary)>,
@@ -105,6 +107,9 @@ impl Candidate<'_> {
                 .is_some_and(|sent| compare(sent, *relation, *date)),
             SearchKey::Larger(n) => self.meta.is_some_and(|meta| meta.size > *n),
             SearchKey::Smaller(n) => self.meta.is_some_and(|meta| meta.size < *n),
+            SearchKey::Uid(SequenceSet::Saved) | SearchKey::SequenceSet(SequenceSet::Saved) => {
+                self.saved.binary_search(&self.message.uid).is_ok()
+            }
             SearchKey::Uid(set) => {
                 in_ranges(&set.to_ranges(self.largest_uid), self.message.uid.get())
             }
@@ -241,29 +246,36 @@ impl Session {
         criteria: &SearchKey,
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
-        if let Some(charset) = charset
-            && !charset.eq_ignore_ascii_case("UTF-8")
-            && !charset.eq_ignore_ascii_case("US-ASCII")
-        {
-            return Err(Refusal::no(
-                Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
-                "Unsupported charset",
-            ));
+        let save = return_options.is_some_and(|options| options.contains(&SearchReturn::Save));
+        let result = self.search_matches(charset, criteria).await;
+        if save {
+            // RFC 5182 2.1: a failed SEARCH with SAVE leaves an empty saved result.
+            let saved = match &result {
+                Ok(matched) => saved_result(return_options.unwrap_or_default(), matched),
+                Err(_) => Vec::new(),
+            };
+            if let Some(view) = self.selected.as_mut() {
+                view.saved = saved;
+            }
         }
-        if return_options.is_some_and(|options| options.contains(&SearchReturn::Save)) {
-            return Err(Refusal::bad("SEARCH RETURN (SAVE) is not supported"));
-        }
-        let mut need = Needs::default();
-        needs(criteria, &mut need);
-        let matched = self.evaluate(criteria, need).await?;
+        let matched = result?;
         let numbers: Vec<u32> = matched
             .iter()
             .map(|(seq, uid, _)| if by_uid { uid.get() } else { *seq })
             .collect();
         let with_modseq = searches_modseq(criteria);
         let charset = self.charset();
-        if return_options.is_some() || self.rev2 {
-            let options = return_options
+        let reported: Option<Vec<SearchReturn>> = return_options.map(|o| {
+            o.iter()
+                .copied()
+                .filter(|r| *r != SearchReturn::Save)
+                .collect()
+        });
+        if save && reported.as_ref().is_some_and(Vec::is_empty) {
+            // RFC 5182 2.1: SAVE alone produces no ESEARCH response.
+        } else if return_options.is_some() || self.rev2 {
+            let options = reported
+                .as_deref()
                 .filter(|o| !o.is_empty())
                 .unwrap_or(&[SearchReturn::All]);
             let mut items = esearch_items(options, &numbers);
@@ -298,6 +310,26 @@ impl Session {
         } else {
             "SEARCH completed"
         }))
+    }
+
+    /// Checks the charset, then evaluates.
+    async fn search_matches(
+        &self,
+        charset: Option<&str>,
+        criteria: &SearchKey,
+    ) -> CommandResult<Vec<(u32, Uid, ModSeq)>> {
+        if let Some(charset) = charset
+            && !charset.eq_ignore_ascii_case("UTF-8")
+            && !charset.eq_ignore_ascii_case("US-ASCII")
+        {
+            return Err(Refusal::no(
+                Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
+                "Unsupported charset",
+            ));
+        }
+        let mut need = Needs::default();
+        needs(criteria, &mut need);
+        self.evaluate(criteria, need).await
     }
 
     /// The (sequence number, UID, MODSEQ) of every live message matching `criteria`, in
@@ -351,6 +383,7 @@ impl Session {
                 let candidate = Candidate {
                     seq,
                     message,
+                    saved: &view.saved,
                     recent: !self.rev2 && view.is_recent(message.uid),
                     meta,
                     content: raw.as_ref().zip(summary),
@@ -365,6 +398,29 @@ impl Session {
         }
         Ok(matched)
     }
+}
+
+/// What `RETURN (SAVE ...)` saves (RFC 5182 2.1): with MIN and/or MAX but neither ALL nor
+/// COUNT, only those messages; otherwise every match. Ascending UIDs.
+fn saved_result(options: &[SearchReturn], matched: &[(u32, Uid, ModSeq)]) -> Vec<Uid> {
+    let has = |option: SearchReturn| options.contains(&option);
+    let uids = matched.iter().map(|(_, uid, _)| *uid);
+    if !has(SearchReturn::All)
+        && !has(SearchReturn::Count)
+        && (has(SearchReturn::Min) || has(SearchReturn::Max))
+    {
+        let mut ends: Vec<Uid> = Vec::new();
+        if has(SearchReturn::Min) {
+            ends.extend(matched.first().map(|(_, uid, _)| *uid));
+        }
+        if has(SearchReturn::Max) {
+            ends.extend(matched.last().map(|(_, uid, _)| *uid));
+        }
+        ends.sort_unstable();
+        ends.dedup();
+        return ends;
+    }
+    uids.collect()
 }
 
 /// The MODSEQ result of an ESEARCH with a MODSEQ criterion (RFC 7162 3.1.10, RFC 4731 3.2):

@@ -133,6 +133,7 @@ service imap-login {
     port = $PORT
     ssl = yes
   }
+  process_limit = $PROCESS_LIMIT
 CONF
 if [ "$MODE" = performance ]; then
 cat <<CONF
@@ -143,8 +144,13 @@ cat <<CONF
   vsz_limit = 1G
 }
 service imap {
+  process_limit = $PROCESS_LIMIT
   # Performance tuning doc: reuse imap processes for up to 100 sessions.
   service_count = 100
+  # An imap process whose session went to imap-hibernate waits for reuse; this lets it
+  # exit after 5 s of idleness (default 1 min), so hibernation frees its memory as in
+  # the default process model (Services doc: idle_kill).
+  idle_kill = 5s
   # Hibernation doc: let imap-hibernate hand connections back.
   unix_listener imap-master {
     user = \$default_internal_user
@@ -158,6 +164,10 @@ CONF
 else
 cat <<CONF
   # Default process model: service_count = 1 (a new process per connection).
+}
+service imap {
+  # The built-in limit is 1024 imap processes.
+  process_limit = $PROCESS_LIMIT
 }
 CONF
 fi

@@ -127,7 +127,7 @@ enum Command {
     /// Prepare an N-message mailbox once, then time SELECT, FETCH, SEARCH and body fetches.
     BigMailbox {
         messages: u64,
-        /// Mailbox name (default bench-big-N).
+        /// Mailbox name (default bench-big-N-gV, V the generator version).
         #[arg(long)]
         mailbox: Option<String>,
         /// Only prepare the mailbox.
@@ -285,7 +285,7 @@ fn runs(command: Command) -> Vec<Run> {
             }),
             Run::Big(big_mailbox::Options {
                 messages: 300,
-                mailbox: Some("bench-smoke-big".into()),
+                mailbox: Some(format!("bench-smoke-big-g{}", message::GENERATOR_VERSION)),
                 prepare_only: false,
                 skip_prepare: false,
                 restart_cmd: None,

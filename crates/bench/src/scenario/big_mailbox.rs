@@ -51,9 +51,13 @@ const WINDOW: usize = 4;
 const LONG: Duration = Duration::from_secs(1800);
 
 fn mailbox_name(opts: &Options) -> String {
-    opts.mailbox
-        .clone()
-        .unwrap_or_else(|| format!("bench-big-{}", opts.messages))
+    opts.mailbox.clone().unwrap_or_else(|| {
+        format!(
+            "bench-big-{}-g{}",
+            opts.messages,
+            message::GENERATOR_VERSION
+        )
+    })
 }
 
 async fn login(ctx: &Ctx) -> Result<Conn> {

@@ -431,10 +431,44 @@ async fn truth(observer: &mut Side, log: &mut Vec<String>) -> Vec<(u32, Flags)> 
 /// responses it received, must equal the store's.
 #[tokio::test]
 async fn rfc9051_7_5_1_two_sessions_random_operations_keep_clients_in_sync() {
+    random_sessions(2, 200, 0x9e37_79b9_7f4a_7c15).await;
+}
+
+/// The same with ten sessions on one mailbox.
+#[tokio::test]
+async fn rfc9051_7_5_1_ten_sessions_random_operations_keep_clients_in_sync() {
+    random_sessions(10, 300, 0x2545_f491_4f6c_dd1d).await;
+}
+
+/// Any seed and length, by hand: `PORTCULLIS_RANDOM_SEED=<n> PORTCULLIS_RANDOM_STEPS=<n>
+/// PORTCULLIS_RANDOM_SESSIONS=<n> cargo test -p portcullis-session --test sequence_numbers
+/// random_sessions_from_the_environment`. Without the variables it runs a short fixed case, so
+/// CI exercises the entry point too.
+#[tokio::test]
+async fn random_sessions_from_the_environment() {
+    let number = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let sessions = usize::try_from(number("PORTCULLIS_RANDOM_SESSIONS", 3))
+        .unwrap_or(3)
+        .clamp(1, SIDE_NAMES.len());
+    let steps = usize::try_from(number("PORTCULLIS_RANDOM_STEPS", 60)).unwrap_or(60);
+    let seed = number("PORTCULLIS_RANDOM_SEED", 0x5851_f42d_4c95_7f2d).max(1);
+    eprintln!("random sessions: {sessions} sessions, {steps} operations, seed {seed}");
+    random_sessions(sessions, steps, seed).await;
+}
+
+const SIDE_NAMES: [&str; 12] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+
+/// `operations` random operations over `sessions` sessions on one mailbox (see above).
+async fn random_sessions(sessions: usize, total: usize, seed: u64) {
     let server = Server::new().await;
     let mut log = Vec::new();
     let mut sides = Vec::new();
-    for name in ["a", "b", "o"] {
+    for name in SIDE_NAMES[..sessions].iter().copied().chain(["o"]) {
         let mut client = server.client();
         client.greeting().await;
         let mut side = Side {
@@ -450,12 +484,12 @@ async fn rfc9051_7_5_1_two_sessions_random_operations_keep_clients_in_sync() {
     for side in &mut sides {
         side.run("SELECT INBOX", &mut log).await;
     }
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed);
     let mut operations = 0;
-    while operations < 200 {
-        for _ in 0..rng.one_to(3).min(200 - operations) {
+    while operations < total {
+        for _ in 0..rng.one_to(3).min(total - operations) {
             operations += 1;
-            let side = &mut sides[rng.below(2)];
+            let side = &mut sides[rng.below(sessions)];
             let flags: Vec<&str> = RANDOM_FLAGS
                 .iter()
                 .copied()

@@ -5,7 +5,7 @@
 //! permitted to send an EXISTS response that would reduce the number of messages in the
 //! mailbox; only the EXPUNGE response can do this".
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod support;
 

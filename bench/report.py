@@ -22,6 +22,7 @@ FIGURES = [
     ("idle-scale", "held", "connections held to the end", "higher"),
     ("idle-scale", "setup_failures", "setup failures", None),
     ("idle-scale", "dropped", "dropped during the hold", None),
+    ("idle-scale", "not_attempted", "not attempted (server memory guard)", None),
     ("idle-scale", "pss_kib_per_conn", "server PSS per connection (KiB)", "lower"),
     ("idle-scale", "rss_kib_per_conn", "server RSS per connection (KiB)", "lower"),
     ("idle-scale", "server_processes", "server processes while held", None),

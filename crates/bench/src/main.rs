@@ -112,6 +112,10 @@ enum Command {
         /// Connections being set up at once.
         #[arg(long, default_value_t = 64)]
         ramp: usize,
+        /// Stop opening connections when the server's RSS passes this many MiB
+        /// (default: half the memory available when the run starts; 0: no limit).
+        #[arg(long)]
+        max_server_rss_mib: Option<u64>,
     },
     /// TLS handshake + LOGIN + LOGOUT with C workers for --duration.
     LoginRate {
@@ -180,7 +184,8 @@ impl Run {
     fn params(&self) -> Value {
         match self {
             Run::Idle(o) => {
-                json!({"connections": o.connections, "duration_s": o.duration.as_secs(), "ramp": o.ramp})
+                json!({"connections": o.connections, "duration_s": o.duration.as_secs(), "ramp": o.ramp,
+                    "max_server_rss_mib": o.max_server_rss_kib.map(|k| k / 1024)})
             }
             Run::Login(o) => {
                 json!({"workers": o.workers, "duration_s": o.duration.as_secs(), "warmup": o.warmup})
@@ -213,11 +218,18 @@ fn runs(command: Command) -> Vec<Run> {
             connections,
             duration,
             ramp,
+            max_server_rss_mib,
         } => {
+            let max_server_rss_kib = match max_server_rss_mib {
+                Some(0) => None,
+                Some(mib) => Some(mib * 1024),
+                None => system::mem_available_kib().map(|k| k / 2),
+            };
             vec![Run::Idle(idle::Options {
                 connections,
                 duration: secs(duration),
                 ramp,
+                max_server_rss_kib,
             })]
         }
         Command::LoginRate {
@@ -278,6 +290,7 @@ fn runs(command: Command) -> Vec<Run> {
                 connections: 10,
                 duration: secs(1),
                 ramp: 5,
+                max_server_rss_kib: system::mem_available_kib().map(|k| k / 2),
             }),
             Run::Append(append::Options {
                 connections: 2,

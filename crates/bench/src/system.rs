@@ -36,6 +36,18 @@ pub(crate) fn machine() -> Value {
     })
 }
 
+/// MemAvailable from /proc/meminfo, in KiB.
+pub(crate) fn mem_available_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// The bench's own CPU time (user, system) so far.
 pub(crate) fn own_cpu() -> (Duration, Duration) {
     match getrusage(UsageWho::RUSAGE_SELF) {
@@ -192,6 +204,24 @@ impl ServerSelector {
         Ok(m)
     }
 
+    /// Resident memory of every server process now, from /proc/PID/statm: cheap enough to
+    /// poll while connections are being set up (smaps_rollup is not).
+    pub(crate) fn rss_kib_fast(&self) -> u64 {
+        let (selected, _) = self.select();
+        let page_kib = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(4096)
+            / 1024;
+        selected
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/statm")).ok())
+            .filter_map(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map(|pages| pages * page_kib)
+            .sum()
+    }
+
     /// CPU time used by the server processes so far (with their reaped children).
     pub(crate) fn cpu(&self) -> Option<Duration> {
         if !self.is_set() {
@@ -241,6 +271,9 @@ mod tests {
         assert!(m.processes >= 1);
         assert!(m.rss_kib > 0 && m.pss_kib > 0, "{m:?}");
         assert!(sel.cpu().is_some());
+        let fast = sel.rss_kib_fast();
+        assert!(fast > 0, "{fast}");
+        assert!(mem_available_kib().is_some_and(|k| k > 0));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! one that cannot be set up. At the end each connection sends DONE and LOGOUT.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -26,6 +26,9 @@ pub(crate) struct Options {
     pub(crate) duration: Duration,
     /// Connections being set up at once.
     pub(crate) ramp: usize,
+    /// Stop opening connections once the server's resident memory passes this (the
+    /// machine is shared: a server that needs more would take it down).
+    pub(crate) max_server_rss_kib: Option<u64>,
 }
 
 /// How long one read waits during the hold before it is simply restarted.
@@ -35,6 +38,8 @@ const HOLD_READ: Duration = Duration::from_secs(3600);
 struct Counters {
     established: AtomicU64,
     setup_failed: AtomicU64,
+    /// Not attempted: the memory guard stopped the ramp.
+    skipped: AtomicU64,
     dropped: AtomicU64,
 }
 
@@ -63,15 +68,21 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     let checks = Arc::new(SharedChecks::default());
     let gate = Arc::new(Semaphore::new(opts.ramp.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let guard_tripped = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..opts.connections {
         let (ctx, counters, checks, gate) =
             (ctx.clone(), counters.clone(), checks.clone(), gate.clone());
+        let guard_tripped = guard_tripped.clone();
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let mut c = Checks::default();
             let permit = gate.acquire_owned().await;
+            if guard_tripped.load(Ordering::Relaxed) {
+                counters.skipped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             let set = setup(&ctx, i).await;
             drop(permit);
             let (mut conn, tag) = match set {
@@ -116,12 +127,31 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
         }));
     }
 
-    // Wait for every connection to be set up or to fail.
+    // Wait for every connection to be set up, to fail or to be skipped; watch the server's
+    // memory meanwhile.
+    let mut peak_rss = 0;
+    let mut last_check = Instant::now();
     loop {
         let settled = counters.established.load(Ordering::Relaxed)
-            + counters.setup_failed.load(Ordering::Relaxed);
+            + counters.setup_failed.load(Ordering::Relaxed)
+            + counters.skipped.load(Ordering::Relaxed);
         if settled >= opts.connections {
             break;
+        }
+        if let Some(limit) = opts.max_server_rss_kib
+            && ctx.server.is_set()
+            && last_check.elapsed() >= Duration::from_secs(1)
+        {
+            last_check = Instant::now();
+            let rss = ctx.server.rss_kib_fast();
+            peak_rss = peak_rss.max(rss);
+            if rss > limit && !guard_tripped.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "idle-scale: the server's RSS ({} MiB) passed the limit ({} MiB); no more connections",
+                    rss / 1024,
+                    limit / 1024
+                );
+            }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -138,7 +168,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     for t in tasks {
         t.await?;
     }
-    let checks = Arc::try_unwrap(checks).unwrap_or_default().into_inner();
+    let mut checks = Arc::try_unwrap(checks).unwrap_or_default().into_inner();
 
     out.show("connections", "connections asked", json!(opts.connections));
     out.show("established", "established", json!(established));
@@ -153,6 +183,19 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
         "dropped during hold",
         json!(counters.dropped.load(Ordering::Relaxed)),
     );
+    out.show(
+        "not_attempted",
+        "not attempted (memory guard)",
+        json!(counters.skipped.load(Ordering::Relaxed)),
+    );
+    if guard_tripped.load(Ordering::Relaxed) {
+        out.put("memory_guard_kib", json!(opts.max_server_rss_kib));
+        checks.fail(format!(
+            "the server's RSS passed {} MiB after {established} connections: stopped there",
+            opts.max_server_rss_kib.unwrap_or(0) / 1024
+        ));
+    }
+    out.put("peak_rss_kib_during_setup", json!(peak_rss));
     out.show("setup_s", "setup s", json!(setup_time.as_secs_f64()));
     out.put("setup_per_s", rate(established, setup_time));
     out.put("hold_s", json!(opts.duration.as_secs_f64()));

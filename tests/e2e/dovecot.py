@@ -59,7 +59,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
 listen = {host}
-ssl = no
+{ssl}
 # Loopback only: plaintext LOGIN is fine here.
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -84,7 +84,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {imaps_port}
   }}
 {login_rootless}
 }}
@@ -113,13 +114,36 @@ class Dovecot:
     root: Path
     port: int = 0
     proc: subprocess.Popen | None = None
+    # Extra TLS settings; None keeps TLS off. With TLS, `imaps_port` listens too and a
+    # self-signed RSA certificate for localhost/127.0.0.1 is generated (`cert_path`).
+    tls_settings: str | None = None
+    imaps_port: int = 0
 
     @classmethod
-    def create(cls) -> "Dovecot":
+    def create(cls, tls_settings: str | None = None) -> "Dovecot":
         # Not under pytest's tmp_path: that is private to the test user, and as root the mail
         # processes run as `nobody`, which must be able to reach the Maildir.
         root = Path(tempfile.mkdtemp(prefix="portcullis-dovecot-"))
-        return cls(root=root)
+        return cls(root=root, tls_settings=tls_settings)
+
+    @property
+    def cert_path(self) -> Path:
+        return self.root / "cert.pem"
+
+    def _ssl_config(self) -> str:
+        if self.tls_settings is None:
+            return "ssl = no"
+        key = self.root / "key.pem"
+        if not self.cert_path.exists():
+            made = subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                 "-out", str(self.cert_path), "-days", "60", "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                 # An end-entity certificate (rustls refuses a CA certificate used as a leaf).
+                 "-addext", "basicConstraints=critical,CA:FALSE"],
+                capture_output=True, text=True, timeout=60)
+            assert made.returncode == 0, made.stderr
+        return f"ssl = yes\nssl_cert = <{self.cert_path}\nssl_key = <{key}\n{self.tls_settings}"
 
     @property
     def config_path(self) -> Path:
@@ -145,7 +169,8 @@ class Dovecot:
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         self.config_path.write_text(CONFIG.format(
             root=self.root, host=HOST, port=self.port, uid=uid, gid=gid, rootless=rootless,
-            login_rootless=login_rootless))
+            login_rootless=login_rootless, ssl=self._ssl_config(),
+            imaps_port=self.imaps_port if self.tls_settings is not None else 0))
         os.chmod(self.root, 0o755)
         if os.geteuid() == 0:
             for sub in ("mail", "home"):
@@ -154,6 +179,8 @@ class Dovecot:
     def start(self, timeout: float = START_TIMEOUT) -> None:
         assert self.proc is None, "already running"
         self.port = free_port()
+        if self.tls_settings is not None:
+            self.imaps_port = free_port()
         self._write_config()
         check = subprocess.run(["dovecot", "-c", str(self.config_path), "-n"], capture_output=True,
                                text=True, timeout=30)

@@ -25,6 +25,7 @@
 //! | `messages` | (mailbox, uid), WITHOUT ROWID; index (mailbox, modseq) | modseq, system flags (bits), keywords, internal date and zone, size, content id |
 //! | `expunged` | (mailbox, uid), WITHOUT ROWID; indexes (mailbox, modseq), (expunged_at) | the MODSEQ and time of each expunge, for QRESYNC |
 //! | `mailbox_keywords` | (mailbox, keyword NOCASE) | keywords ever used, for FLAGS |
+//! | `auth_throttle` | key (`ip:…`, `prefix:…/n`, `account:…`), WITHOUT ROWID | failed logins in the current window, ban end and count, expiry (brute-force defence) |
 //!
 //! - A message's content is stored once and shared by COPY, MOVE, RENAME INBOX (and later by
 //!   every LMTP recipient). Two triggers on `messages` keep `contents.refcount` exact — for
@@ -86,6 +87,7 @@ mod peers;
 mod readers;
 mod rows;
 mod schema;
+mod throttle;
 mod uid_set;
 mod writer;
 
@@ -101,7 +103,7 @@ use portcullis_store::{
     Account, AccountId, AccountName, AppendOutcome, ChangeNotifier, ChangeWatch, CopyOutcome,
     ExpungeLog, FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo,
     MailboxName, MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse,
-    Store, StoreError, StoreResult, Uid,
+    Store, StoreError, StoreResult, ThrottleKey, ThrottleRecord, Uid,
 };
 use rusqlite::Connection;
 
@@ -458,6 +460,20 @@ impl Store for SqliteStore {
 
     fn watch(&self, mailbox: MailboxId, current: ModSeq) -> ChangeWatch {
         self.notifier.watch(mailbox, current)
+    }
+
+    async fn throttle_records(&self) -> StoreResult<Vec<ThrottleRecord>> {
+        self.readers.read(|tx| throttle::list(tx)).await
+    }
+
+    async fn save_throttle(
+        &self,
+        save: Vec<ThrottleRecord>,
+        forget: Vec<ThrottleKey>,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |tx, _| throttle::save(tx, &save, &forget))
+            .await
     }
 }
 

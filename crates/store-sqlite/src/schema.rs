@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{DbResult, Failure};
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The first schema. See the crate documentation for the reasons behind its shape.
 const V1: &str = "
@@ -105,6 +105,20 @@ CREATE INDEX expunged_by_time ON expunged (expunged_at);
 ALTER TABLE mailboxes ADD COLUMN expunges_pruned_through INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// The brute-force defence's state (failure counts and bans per address, network and login
+/// name), so that a restart neither forgets a ban nor resets an attacker's count. Times are
+/// Unix milliseconds; `expires` is when the policy no longer needs the row.
+const V3: &str = "
+CREATE TABLE auth_throttle (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    banned_until INTEGER,
+    bans INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Brings the database to the newest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> DbResult<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -163,7 +177,7 @@ mod tests {
             .unwrap()
             .as_secs();
         migrate(&mut conn).unwrap();
-        assert_eq!(version(&conn).unwrap(), 2);
+        assert_eq!(version(&conn).unwrap(), latest());
         let mut stmt = conn
             .prepare("SELECT uid, modseq, expunged_at FROM expunged ORDER BY uid")
             .unwrap();
@@ -189,6 +203,37 @@ mod tests {
             )
             .unwrap();
         assert_eq!(pruned, 0);
+    }
+
+    /// A version 2 database gains the empty throttle table and keeps its mail.
+    #[test]
+    fn version_2_gains_the_throttle_table_in_version_3() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(V2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, password_hash) VALUES ('a', 'h')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), 3);
+        let accounts: i64 = conn
+            .query_row("SELECT count(*) FROM accounts", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(accounts, 1);
+        let key = portcullis_store::ThrottleKey::Ip("192.0.2.1".parse().unwrap());
+        let record = portcullis_store::ThrottleRecord {
+            key: key.clone(),
+            failures: 4,
+            window_start: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_500),
+            banned_until: None,
+            bans: 0,
+            expires: std::time::UNIX_EPOCH + std::time::Duration::from_secs(900),
+        };
+        crate::throttle::save(&conn, std::slice::from_ref(&record), &[]).unwrap();
+        assert_eq!(crate::throttle::list(&conn).unwrap(), vec![record]);
     }
 
     #[test]

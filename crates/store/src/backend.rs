@@ -12,7 +12,8 @@ use portcullis_mime::MessageSummary;
 use crate::{
     Account, AccountId, AccountName, AppendOutcome, ChangeWatch, CopyOutcome, ExpungeLog,
     FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
-    MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult, Uid,
+    MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult,
+    ThrottleKey, ThrottleRecord, Uid,
 };
 
 /// How long expunges stay in the log by default before [`Store::prune_expunged`] may forget
@@ -181,4 +182,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Subscribes to the mailbox's changes (see [`crate::ChangeNotifier`]).
     fn watch(&self, mailbox: MailboxId, current: ModSeq) -> ChangeWatch;
+
+    // ---- brute-force defence ------------------------------------------------------
+
+    /// Every stored throttle record (failure counts and bans, see [`ThrottleRecord`]),
+    /// expired or not: the caller decides what is still alive and forgets the rest.
+    async fn throttle_records(&self) -> StoreResult<Vec<ThrottleRecord>>;
+
+    /// Replaces the records of `save` (inserting new keys) and removes those of `forget`,
+    /// in one transaction; durable when it returns. A key in both lists is removed.
+    async fn save_throttle(
+        &self,
+        save: Vec<ThrottleRecord>,
+        forget: Vec<ThrottleKey>,
+    ) -> StoreResult<()>;
 }

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use crate::{
     AccountId, AccountName, AppendOutcome, ChangeWatch, ExpungeLog, FlagOperation, FlagSet,
     InternalDate, Keyword, MailboxId, MailboxInfo, MailboxName, MessageFlags, ModSeq, NewMessage,
-    SpecialUse, Store, StoreError, SystemFlag, Uid,
+    SpecialUse, Store, StoreError, SystemFlag, ThrottleKey, ThrottleRecord, Uid,
 };
 
 /// How long a check waits for a watcher to be woken after a change.
@@ -73,6 +73,7 @@ macro_rules! store_conformance_tests {
             watch_wakes_after_changes_only,
             deleted_mailbox_is_gone,
             recreated_mailbox_gets_new_uid_validity,
+            throttle_records_are_saved_replaced_and_forgotten,
         );
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_appends_get_distinct_uids() {
@@ -1456,4 +1457,64 @@ pub async fn concurrent_appends_get_distinct_uids(store: Arc<dyn Store>) {
     assert_eq!(given, uids(1..=20));
     let status = store.status(inbox).await.unwrap();
     assert_eq!((status.messages, status.uid_next), (20, uid(21)));
+}
+
+/// Throttle records (brute-force defence) come back as saved, to the millisecond; saving a
+/// key again replaces its record; forgotten keys are gone; every kind of key survives,
+/// IPv6 networks and non-ASCII account names included.
+pub async fn throttle_records_are_saved_replaced_and_forgotten(store: &dyn Store) {
+    fn sorted(mut records: Vec<ThrottleRecord>) -> Vec<ThrottleRecord> {
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        records
+    }
+    let at = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + ms);
+    let ip = ThrottleKey::Ip("192.0.2.7".parse().unwrap());
+    let prefix = ThrottleKey::Prefix("2001:db8:1:2::".parse().unwrap(), 64);
+    let account = ThrottleKey::Account("jürgen@example.org".to_owned());
+    let record = |key: &ThrottleKey, failures: u32, banned: Option<u64>| ThrottleRecord {
+        key: key.clone(),
+        failures,
+        window_start: at(1),
+        banned_until: banned.map(at),
+        bans: u32::from(banned.is_some()),
+        expires: at(900_123),
+    };
+    assert_eq!(store.throttle_records().await.unwrap(), vec![]);
+    let first = vec![
+        record(&ip, 3, None),
+        record(&prefix, 12, Some(60_007)),
+        record(&account, 1, None),
+    ];
+    store.save_throttle(first.clone(), vec![]).await.unwrap();
+    assert_eq!(
+        sorted(store.throttle_records().await.unwrap()),
+        sorted(first)
+    );
+
+    let banned = ThrottleRecord {
+        bans: 2,
+        ..record(&ip, 10, Some(120_000))
+    };
+    store
+        .save_throttle(vec![banned.clone()], vec![account.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(store.throttle_records().await.unwrap()),
+        sorted(vec![banned.clone(), record(&prefix, 12, Some(60_007))]),
+        "the IP's record is replaced, the account's forgotten"
+    );
+
+    store
+        .save_throttle(
+            vec![record(&account, 1, None)],
+            vec![account.clone(), prefix],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.throttle_records().await.unwrap(),
+        vec![banned],
+        "a key both saved and forgotten is forgotten"
+    );
 }

@@ -21,6 +21,7 @@ mod ids;
 mod model;
 mod name;
 mod notify;
+mod throttle;
 
 pub use account::{Account, AccountName, AccountNameError};
 pub use backend::{DEFAULT_EXPUNGE_RETENTION, Store};
@@ -33,3 +34,4 @@ pub use model::{
 };
 pub use name::{MailboxName, MailboxNameError, SEPARATOR};
 pub use notify::{ChangeNotifier, ChangeWatch};
+pub use throttle::{ThrottleKey, ThrottleKeyError, ThrottleRecord};

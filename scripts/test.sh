@@ -62,6 +62,7 @@ if ! command -v postfix >/dev/null 2>&1; then
 fi
 # Dovecot: the golden MIME cross-check starts its own instance on loopback with its own config.
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
+command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"

@@ -103,6 +103,10 @@ pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"imap".to_vec()];
+    // Choose suites in rustls' order (strongest first) rather than the client's: every
+    // offered suite is safe either way, but scanners (testssl.sh) flag a server without its
+    // own cipher order.
+    config.ignore_client_order = true;
     Ok(TlsSetup {
         config: Arc::new(config),
         fingerprint,

@@ -5,7 +5,8 @@
 # Works on a fresh Debian 12 with Rust and Python 3.11+ (pip) installed and nothing else:
 #   - Debian packages: isync (mbsync), curl, postfix (a private instance is started by the
 #     delivery tests), dovecot-imapd (a private instance is the reference server of the golden
-#     MIME cross-check), a C compiler, python3-venv, only when missing;
+#     MIME cross-check), the real-client matrix (offlineimap3, fetchmail, getmail6, neomutt,
+#     tmux, nmap, openssl; docs/clients.md), a C compiler, python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
 #   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout.
@@ -64,15 +65,32 @@ fi
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+# The real-client matrix (tests/e2e/test_clients_*.py, docs/clients.md).
+command -v offlineimap >/dev/null 2>&1 || missing+=(offlineimap3)
+command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
+command -v getmail >/dev/null 2>&1 || missing+=(getmail6)
+command -v neomutt >/dev/null 2>&1 || missing+=(neomutt)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v nmap >/dev/null 2>&1 || missing+=(nmap)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
-    echo "all present (mbsync, curl, postfix, dovecot, cc)"
+    echo "all present (mbsync, curl, postfix, dovecot, cc, the client matrix)"
 fi
 mbsync --version
 echo "dovecot $(dovecot --version)"
 curl --version | head -n 1
 postconf -d mail_version
+# The client matrix's versions (docs/clients.md lists the ones last tested).
+# (sed reads all its input: no SIGPIPE for the writer under pipefail.)
+echo "offlineimap $(offlineimap --version 2>&1 | sed -n '$p')"
+fetchmail --version 2>/dev/null | sed -n '/fetchmail release/p' || true
+getmail --version 2>&1 | sed -n 1p
+neomutt -v 2>/dev/null | sed -n 1p
+tmux -V
+nmap --version | sed -n 1p
+openssl version
 
 # ---------------------------------------------------------------------------------------------
 section "python packages (tests/e2e/requirements.txt -> $VENV)"
@@ -92,7 +110,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/nul
     fi
 fi
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r tests/e2e/requirements.txt
-"$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -Ei '^(pytest|pytest-timeout|pluggy) '
+"$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -Ei '^(pytest|pytest-timeout|pluggy|imapclient) '
 
 # ---------------------------------------------------------------------------------------------
 failures=()

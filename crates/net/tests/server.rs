@@ -37,11 +37,11 @@ async fn start(limits: ConnectionLimits) -> Running {
         .create_account(&AccountName::new("alice").unwrap(), &hash)
         .await
         .unwrap();
-    let ctx = Arc::new(ServerContext {
-        store: store as Arc<dyn Store>,
-        verifier: PasswordVerifier::new().unwrap(),
-        config: SessionConfig::default(),
-    });
+    let ctx = Arc::new(ServerContext::new(
+        store as Arc<dyn Store>,
+        PasswordVerifier::new().unwrap(),
+        SessionConfig::default(),
+    ));
     let config = NetConfig {
         imaps: vec!["127.0.0.1:0".parse().unwrap()],
         imap: vec!["127.0.0.1:0".parse().unwrap()],

@@ -41,11 +41,11 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(sha256 = %tls.fingerprint, "TLS certificate");
         warn_if_expiring(&tls);
         println!("certificate SHA-256 {}", tls.fingerprint);
-        let ctx = Arc::new(ServerContext {
-            store: store.clone() as Arc<dyn Store>,
-            verifier: tokio::task::spawn_blocking(PasswordVerifier::new).await??,
-            config: settings.session.clone(),
-        });
+        let ctx = Arc::new(ServerContext::new(
+            store.clone() as Arc<dyn Store>,
+            tokio::task::spawn_blocking(PasswordVerifier::new).await??,
+            settings.session.clone(),
+        ));
         let lmtp = LmtpService {
             config: Arc::new(LmtpConfig {
                 hostname: settings.hostname.clone(),

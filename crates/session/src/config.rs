@@ -1,7 +1,8 @@
-//! What a session needs from the server: the store, the password verifier and the
-//! protocol-level options. Every limit is a named option with a safe default.
+//! What a session needs from the server: the store, the password verifier, the guard
+//! (brute-force defence and connection caps) and the protocol-level options. Every limit is
+//! a named option with a safe default.
 
-use portcullis_auth::PasswordVerifier;
+use portcullis_auth::{Guard, GuardConfig, PasswordVerifier, SystemClock};
 use portcullis_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,11 @@ pub struct SessionConfig {
     /// Allow LOGIN and AUTHENTICATE without TLS. Off by default; only for tests and for
     /// networks the administrator explicitly trusts.
     pub allow_plaintext_auth: bool,
+    /// BAD answers in a row after which the session says `* BYE` and ends (a client that
+    /// is not speaking IMAP: a cross-protocol attack, a port scanner). An OK or NO answer
+    /// starts the count again, so a long-lived client with an occasional bad command is
+    /// never cut off.
+    pub max_bad_commands: u32,
 }
 
 impl Default for SessionConfig {
@@ -24,6 +30,7 @@ impl Default for SessionConfig {
             server_name: "Portcullis".to_owned(),
             append_limit: 64 * 1024 * 1024,
             allow_plaintext_auth: false,
+            max_bad_commands: 20,
         }
     }
 }
@@ -37,12 +44,30 @@ pub struct ServerContext {
     pub verifier: PasswordVerifier,
     /// Options.
     pub config: SessionConfig,
+    /// Login throttling, bans and connection caps, shared with the network layer.
+    pub guard: Arc<Guard>,
+}
+
+impl ServerContext {
+    /// A context whose guard has the default (secure) settings and the system clock.
+    pub fn new(
+        store: Arc<dyn Store>,
+        verifier: PasswordVerifier,
+        config: SessionConfig,
+    ) -> ServerContext {
+        ServerContext {
+            store,
+            verifier,
+            config,
+            guard: Arc::new(Guard::new(GuardConfig::default(), Arc::new(SystemClock))),
+        }
+    }
 }
 
 /// Facts about one connection.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionInfo {
-    /// The client's address (for the audit log).
+    /// The client's address: what the guard judges and the audit log records.
     pub peer: SocketAddr,
     /// Whether the connection is already protected by TLS (implicit TLS port).
     pub tls: bool,

@@ -2,6 +2,7 @@
 //! the resync that turns store changes into untagged responses.
 
 use bytes::Bytes;
+use portcullis_auth::LoginTicket;
 use portcullis_proto::command::{FetchItem, SearchKey, StatusItem};
 use portcullis_proto::encode::{Charset, Code, Data, FetchAttr, Status, StatusResponse};
 use portcullis_proto::framing::{RejectReason, Rejection};
@@ -94,6 +95,13 @@ pub struct Session {
     pub(crate) qresync: bool,
     /// LOGOUT was done, or the session must end (selected mailbox deleted).
     pub(crate) closing: bool,
+    /// Counts this login against the account-and-address cap while the session lives.
+    pub(crate) login: Option<LoginTicket>,
+    /// BAD answers in a row (`SessionConfig::max_bad_commands`).
+    pub(crate) bad_streak: u32,
+    /// An untagged BYE to send after the current command's completion (the session is
+    /// closing: its address was just banned).
+    pub(crate) farewell: Option<(Code, &'static str)>,
 }
 
 impl Session {
@@ -111,6 +119,9 @@ impl Session {
             condstore: false,
             qresync: false,
             closing: false,
+            login: None,
+            bad_streak: 0,
+            farewell: None,
         }
     }
 
@@ -198,6 +209,11 @@ impl Session {
             None => StatusResponse::untagged(Status::Bad, code, text),
         };
         out.status(&response);
+        if status == Status::Bad || rejection.tag.is_none() {
+            self.bad_streak = self.bad_streak.saturating_add(1);
+        } else {
+            self.bad_streak = 0;
+        }
         if rejection.fatal {
             out.status(&StatusResponse::untagged(
                 Status::Bye,
@@ -207,7 +223,7 @@ impl Session {
             self.closing = true;
             return Next::Close;
         }
-        Next::Command
+        self.next_after(out)
     }
 
     /// Decodes and runs one framed command.
@@ -222,7 +238,8 @@ impl Session {
                     None => StatusResponse::untagged(Status::Bad, None, error.message),
                 };
                 out.status(&response);
-                return Ok(Next::Command);
+                self.bad_streak = self.bad_streak.saturating_add(1);
+                return Ok(self.next_after(out));
             }
         };
         tracing::debug!(
@@ -239,7 +256,7 @@ impl Session {
             Some(Pending::Authenticate(tag)) => {
                 let result = self.authenticate_response(&line).await;
                 self.complete(&tag, result, out);
-                Ok(self.after_command())
+                Ok(self.next_after(out))
             }
             Some(Pending::Idle(tag)) => {
                 let result = if line.eq_ignore_ascii_case(b"DONE") {
@@ -249,7 +266,7 @@ impl Session {
                 };
                 self.sync_or_close(out, true, &[]).await;
                 self.complete(&tag, result, out);
-                Ok(self.after_command())
+                Ok(self.next_after(out))
             }
             None => Ok(Next::Command),
         }
@@ -265,7 +282,7 @@ impl Session {
         let Command { tag, body } = command;
         if let Err(text) = state::check(self.state(), state::requirement(&body)) {
             self.complete(&tag, Err(Refusal::bad(text)), out);
-            return Ok(Next::Command);
+            return Ok(self.next_after(out));
         }
         if !self.qresync && uses_qresync(&body) {
             // RFC 7162 3.2.3: "A server MUST respond with a tagged BAD response if the
@@ -273,7 +290,7 @@ impl Session {
             // modifier is specified and the client hasn't issued "ENABLE QRESYNC"".
             let refusal = Refusal::bad("QRESYNC is not enabled: ENABLE QRESYNC first");
             self.complete(&tag, Err(refusal), out);
-            return Ok(Next::Command);
+            return Ok(self.next_after(out));
         }
         // RFC 7162 3.1: "Once a client issues a CONDSTORE enabling command, it has announced
         // itself as a "CONDSTORE-aware client". The server MUST then include mod-sequence
@@ -298,13 +315,12 @@ impl Session {
             CommandBody::Id(parameters) => self.handle_id(parameters.as_deref(), out),
             CommandBody::StartTls => {
                 let result = self.handle_starttls();
-                let next = if result.is_ok() {
-                    Next::StartTls
-                } else {
-                    Next::Command
-                };
+                if result.is_ok() {
+                    self.complete(&tag, result, out);
+                    return Ok(Next::StartTls);
+                }
                 self.complete(&tag, result, out);
-                return Ok(next);
+                return Ok(self.next_after(out));
             }
             CommandBody::Login { username, password } => {
                 self.handle_login(&username, &password).await
@@ -417,10 +433,25 @@ impl Session {
             self.sync_or_close(out, !forbids_expunge, &[]).await;
         }
         self.complete(&tag, result, out);
-        Ok(self.after_command())
+        Ok(self.next_after(out))
     }
 
-    fn after_command(&self) -> Next {
+    /// After a completion: the farewell of a closing session, or the BYE for too many BAD
+    /// answers in a row; then what to read next.
+    fn next_after(&mut self, out: &mut Output<'_>) -> Next {
+        if let Some((code, text)) = self.farewell.take() {
+            out.status(&StatusResponse::untagged(Status::Bye, Some(code), text));
+            self.closing = true;
+        } else if !self.closing && self.bad_streak >= self.ctx.config.max_bad_commands {
+            let peer = self.conn.peer;
+            tracing::info!(target: "audit", event = "limit", limit = "max_bad_commands", value = self.ctx.config.max_bad_commands, ip = %peer.ip(), port = peer.port(), user = self.account_name().unwrap_or(""), "too many invalid commands");
+            out.status(&StatusResponse::untagged(
+                Status::Bye,
+                None,
+                "Too many invalid commands",
+            ));
+            self.closing = true;
+        }
         if self.closing {
             Next::Close
         } else {
@@ -429,7 +460,17 @@ impl Session {
     }
 
     /// Writes the tagged completion.
-    pub(crate) fn complete(&self, tag: &Tag, result: CommandResult<Done>, out: &mut Output<'_>) {
+    pub(crate) fn complete(
+        &mut self,
+        tag: &Tag,
+        result: CommandResult<Done>,
+        out: &mut Output<'_>,
+    ) {
+        if matches!(result, Err(Refusal::Bad(_))) {
+            self.bad_streak = self.bad_streak.saturating_add(1);
+        } else {
+            self.bad_streak = 0;
+        }
         let response = match result {
             Ok(done) => StatusResponse::tagged(tag.as_str(), Status::Ok, done.code, done.text),
             Err(Refusal::No(code, text)) => {

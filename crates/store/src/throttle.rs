@@ -20,14 +20,30 @@ pub enum ThrottleKey {
     Account(String),
 }
 
+impl ThrottleKey {
+    /// `ip`, `prefix` or `account`.
+    pub fn scope(&self) -> &'static str {
+        match self {
+            ThrottleKey::Ip(_) => "ip",
+            ThrottleKey::Prefix(..) => "prefix",
+            ThrottleKey::Account(_) => "account",
+        }
+    }
+
+    /// The address, network (`address/length`) or name, without the scope.
+    pub fn subject(&self) -> String {
+        match self {
+            ThrottleKey::Ip(ip) => ip.to_string(),
+            ThrottleKey::Prefix(network, len) => format!("{network}/{len}"),
+            ThrottleKey::Account(name) => name.clone(),
+        }
+    }
+}
+
 impl fmt::Display for ThrottleKey {
     /// The stored text form: `ip:192.0.2.7`, `prefix:2001:db8::/64`, `account:alice`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ThrottleKey::Ip(ip) => write!(f, "ip:{ip}"),
-            ThrottleKey::Prefix(network, len) => write!(f, "prefix:{network}/{len}"),
-            ThrottleKey::Account(name) => write!(f, "account:{name}"),
-        }
+        write!(f, "{}:{}", self.scope(), self.subject())
     }
 }
 

@@ -2,14 +2,34 @@
 //! with SASL-IR (RFC 4959).
 //!
 //! Responses: `NO [PRIVACYREQUIRED]` before TLS, `NO [AUTHENTICATIONFAILED]` for bad
-//! credentials, `NO [AUTHORIZATIONFAILED]` for a foreign authzid, `BAD` for malformed SASL or
-//! a cancelled exchange. Unknown users cost a full password verification, like wrong
-//! passwords (portcullis_auth::PasswordVerifier::verify_or_dummy).
+//! credentials, `NO [AUTHORIZATIONFAILED]` for a foreign authzid, `NO [LIMIT]` when the
+//! account already has `max_connections_per_user_ip` sessions from the address (never
+//! AUTHENTICATIONFAILED: clients would ask for a new password), `NO [UNAVAILABLE]` and
+//! `* BYE` from a banned address, `BAD` for malformed SASL or a cancelled exchange.
+//!
+//! Every attempt goes through the guard (`portcullis_auth::Guard`) by client address:
+//!
+//! ```text
+//! banned? ──yes──► NO [UNAVAILABLE], BYE (the password is not checked)
+//!   │ no
+//! sleep(delay from earlier failures of the address and of the name)
+//!   │
+//! one argon2id verification, known user or not (verify_or_dummy)
+//!   ├ right ──► login_succeeded: OK, or NO [LIMIT]
+//!   └ wrong or unknown ──► login_failed: NO [AUTHENTICATIONFAILED]; if that started a
+//!                          ban: persist it, then NO and BYE
+//! ```
+//!
+//! The delay is decided before the check, from counts alone, so an unknown user and a wrong
+//! password wait the same, and a correct password from a throttled address waits too (an
+//! attacker cannot learn the outcome sooner by giving up early). Every decision is one line
+//! on the `audit` target.
 
 use portcullis_auth::{SaslError, decode_plain};
 use portcullis_proto::Tag;
 use portcullis_proto::encode::Code;
 use portcullis_store::AccountName;
+use std::sync::Arc;
 
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
@@ -17,6 +37,9 @@ use crate::session::{Done, Pending, Session, User};
 
 /// Log target of authentication decisions (the audit log).
 const AUDIT: &str = "audit";
+
+/// The text of the BYE that ends a banned address's connection.
+pub(crate) const BANNED: &str = "Too many failed logins from your address, try again later";
 
 impl Session {
     /// STARTTLS (RFC 9051 6.2.1).
@@ -94,7 +117,8 @@ impl Session {
             .as_ref()
             .is_some_and(|authzid| authzid != &credentials.authcid)
         {
-            tracing::info!(target: AUDIT, peer = %self.conn.peer, user = %printable(&credentials.authcid), mechanism = "PLAIN", result = "refused", "authorization identity differs");
+            let peer = self.conn.peer;
+            tracing::info!(target: AUDIT, event = "auth", result = "refused", ip = %peer.ip(), port = peer.port(), user = %printable(&credentials.authcid), mechanism = "PLAIN", reason = "authorization identity differs");
             return Err(Refusal::no(
                 Code::AuthorizationFailed,
                 "Cannot act as another user",
@@ -108,13 +132,28 @@ impl Session {
         .await
     }
 
-    /// Checks credentials with one argon2id verification, known user or not.
+    /// Checks credentials with one argon2id verification, known user or not, after the
+    /// guard's delay.
     async fn authenticate_user(
         &mut self,
         username: &str,
         password: Vec<u8>,
         mechanism: &str,
     ) -> CommandResult<Done> {
+        let guard = Arc::clone(&self.ctx.guard);
+        let peer = self.conn.peer;
+        let (ip, port) = (peer.ip(), peer.port());
+        let given = printable(username);
+        if guard.banned(ip).is_some() {
+            tracing::info!(target: AUDIT, event = "auth", result = "banned", %ip, port, user = %given, mechanism, "login from a banned address");
+            return Err(self.end_banned());
+        }
+        let delay = guard.login_delay(ip, username);
+        if !delay.is_zero() {
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(target: AUDIT, event = "throttle", %ip, port, user = %given, mechanism, delay_ms, "login delayed");
+            tokio::time::sleep(delay).await;
+        }
         let name = AccountName::new(username).ok();
         let account = match &name {
             Some(name) => self.ctx.store.account(name).await?,
@@ -127,10 +166,20 @@ impl Session {
         })
         .await
         .unwrap_or(false);
-        let peer = self.conn.peer;
         match account {
             Some(account) if verified => {
-                tracing::info!(target: AUDIT, %peer, user = %account.name, mechanism, result = "success", "login");
+                let ticket = match guard.login_succeeded(ip, account.name.as_str()) {
+                    Ok(ticket) => ticket,
+                    Err(limit) => {
+                        tracing::info!(target: AUDIT, event = "limit", limit = limit.setting(), value = limit.value(), %ip, port, user = %given, mechanism, "login refused: too many sessions");
+                        return Err(Refusal::no(
+                            Code::Limit,
+                            "Too many sessions of this account from your address",
+                        ));
+                    }
+                };
+                tracing::info!(target: AUDIT, event = "auth", result = "success", %ip, port, user = %given, mechanism, "login");
+                self.login = Some(ticket);
                 self.user = Some(User {
                     id: account.id,
                     name: account.name,
@@ -141,7 +190,19 @@ impl Session {
                 ))
             }
             _ => {
-                tracing::info!(target: AUDIT, %peer, user = %printable(username), mechanism, result = "failure", "login");
+                let outcome = guard.login_failed(ip, username);
+                tracing::info!(target: AUDIT, event = "auth", result = "failure", %ip, port, user = %given, mechanism, "login");
+                for ban in &outcome.bans {
+                    tracing::warn!(target: AUDIT, event = "ban", scope = ban.key.scope(), target = %ban.key.subject(), duration_secs = ban.duration.as_secs(), repeat = ban.repeat, %ip, port, user = %given, "banned after repeated login failures");
+                }
+                if !outcome.bans.is_empty() {
+                    // A ban is durable before it is announced: a restart must not lift it.
+                    if let Err(error) = guard.persist(self.ctx.store.as_ref()).await {
+                        tracing::error!(%error, "cannot store the ban");
+                    }
+                    self.farewell = Some((Code::Unavailable, BANNED));
+                    self.closing = true;
+                }
                 Err(Refusal::no(
                     Code::AuthenticationFailed,
                     "Authentication failed",
@@ -149,10 +210,17 @@ impl Session {
             }
         }
     }
+
+    /// The answer to a login from a banned address: NO now, BYE after it.
+    fn end_banned(&mut self) -> Refusal {
+        self.farewell = Some((Code::Unavailable, BANNED));
+        self.closing = true;
+        Refusal::no(Code::Unavailable, BANNED)
+    }
 }
 
 /// A client-supplied name made safe for a log line.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .take(256)
         .map(|c| if c.is_control() { '?' } else { c })

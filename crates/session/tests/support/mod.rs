@@ -14,7 +14,7 @@
 )]
 
 use bytes::BytesMut;
-use portcullis_auth::{PasswordVerifier, Secret, hash_password};
+use portcullis_auth::{Clock, Guard, GuardConfig, PasswordVerifier, Secret, hash_password};
 use portcullis_proto::framing::{Frame, FrameLimits, Framer};
 use portcullis_session::{ConnectionInfo, Next, Output, ServerContext, Session, SessionConfig};
 use portcullis_store::{AccountName, Store};
@@ -41,6 +41,27 @@ impl Server {
 
     /// A server whose clients frame their input with `limits`.
     pub(crate) async fn with_limits(config: SessionConfig, limits: FrameLimits) -> Server {
+        // Every client of these tests comes from one address: the default cap of sessions
+        // per account and address (10) would stop the many-session tests. `hardening.rs`
+        // tests the caps with guards of its own.
+        let guard = GuardConfig {
+            connections: portcullis_auth::ConnectionCaps {
+                per_user_ip: 1000,
+                ..portcullis_auth::ConnectionCaps::default()
+            },
+            ..GuardConfig::default()
+        };
+        let guard = Guard::new(guard, Arc::new(portcullis_auth::SystemClock));
+        Server::with_guard(config, limits, guard).await
+    }
+
+    /// A server with its own guard (brute-force defence and connection caps).
+    pub(crate) async fn with_guard_config(guard: GuardConfig, clock: Arc<dyn Clock>) -> Server {
+        let guard = Guard::new(guard, clock);
+        Server::with_guard(SessionConfig::default(), FrameLimits::default(), guard).await
+    }
+
+    async fn with_guard(config: SessionConfig, limits: FrameLimits, guard: Guard) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let hash = hash_password(&Secret::new("secret".to_owned())).unwrap();
@@ -54,6 +75,7 @@ impl Server {
             store: store.clone() as Arc<dyn Store>,
             verifier: PasswordVerifier::new().unwrap(),
             config,
+            guard: Arc::new(guard),
         });
         Server {
             ctx,
@@ -70,8 +92,13 @@ impl Server {
 
     /// A client on a connection with or without TLS.
     pub(crate) fn client_with(&self, tls: bool) -> Client {
+        self.client_at("127.0.0.1:40000", tls)
+    }
+
+    /// A client at `peer` (`address:port`).
+    pub(crate) fn client_at(&self, peer: &str, tls: bool) -> Client {
         let info = ConnectionInfo {
-            peer: "127.0.0.1:40000".parse().unwrap(),
+            peer: peer.parse().unwrap(),
             tls,
         };
         Client {

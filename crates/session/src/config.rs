@@ -7,11 +7,15 @@ use portcullis_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::quirks::QuirkConfig;
+
 /// Protocol options of all sessions.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Name in the greeting and the ID response.
     pub server_name: String,
+    /// Client quirks switched on by ID or per account; none by default (`quirks.rs`).
+    pub quirks: QuirkConfig,
     /// Largest message APPEND accepts (advertised as APPENDLIMIT, RFC 7889).
     pub append_limit: u64,
     /// Allow LOGIN and AUTHENTICATE without TLS. Off by default; only for tests and for
@@ -28,6 +32,7 @@ impl Default for SessionConfig {
     fn default() -> SessionConfig {
         SessionConfig {
             server_name: "Portcullis".to_owned(),
+            quirks: QuirkConfig::default(),
             append_limit: 64 * 1024 * 1024,
             allow_plaintext_auth: false,
             max_bad_commands: 20,

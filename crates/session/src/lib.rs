@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod error;
 mod output;
+pub mod quirks;
 mod session;
 mod state;
 mod view;

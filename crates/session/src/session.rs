@@ -16,6 +16,7 @@ use crate::commands::UidRanges;
 use crate::config::{ConnectionInfo, ServerContext};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
+use crate::quirks::QuirkSet;
 use crate::state::{self, StateKind};
 use crate::view::MailboxView;
 
@@ -93,6 +94,9 @@ pub struct Session {
     /// `ENABLE QRESYNC` was accepted (RFC 7162 3.2.3): VANISHED instead of EXPUNGE, the
     /// QRESYNC SELECT parameter and the VANISHED FETCH modifier.
     pub(crate) qresync: bool,
+    /// Quirks switched on by the client's ID (`quirks.rs`); the account's are added by
+    /// [`Session::quirks`].
+    pub(crate) client_quirks: QuirkSet,
     /// LOGOUT was done, or the session must end (selected mailbox deleted).
     pub(crate) closing: bool,
     /// Counts this login against the account-and-address cap while the session lives.
@@ -118,6 +122,7 @@ impl Session {
             utf8: false,
             condstore: false,
             qresync: false,
+            client_quirks: QuirkSet::EMPTY,
             closing: false,
             login: None,
             bad_streak: 0,
@@ -133,6 +138,16 @@ impl Session {
             (Some(_), None) => StateKind::Authenticated,
             (Some(_), Some(_)) => StateKind::Selected,
         }
+    }
+
+    /// The client quirks in force: those the client's ID matched and those of the logged-in
+    /// account (`quirks.rs`; none unless configured).
+    pub fn quirks(&self) -> QuirkSet {
+        let account = self
+            .account_name()
+            .map(|name| self.ctx.config.quirks.for_account(name))
+            .unwrap_or_default();
+        self.client_quirks.union(account)
     }
 
     /// The logged-in account's name, for logs.

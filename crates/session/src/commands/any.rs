@@ -7,9 +7,10 @@ use portcullis_proto::encode::Data;
 
 use crate::error::CommandResult;
 use crate::output::Output;
+use crate::quirks::{self, QuirkSet};
 use crate::session::{Done, Session};
 
-/// ID fields we keep from the client (for logs and, later, client quirks).
+/// ID fields we keep from the client (for logs and the client quirks it switches on).
 const MAX_ID_VALUE: usize = 128;
 
 impl Session {
@@ -19,9 +20,11 @@ impl Session {
         Ok(Done::new("CAPABILITY completed"))
     }
 
-    /// ID (RFC 2971): logs what the client says about itself and names the server.
+    /// ID (RFC 2971): logs what the client says about itself, switches on the client quirks
+    /// configured for its `name` and `version` (`quirks.rs`; none by default), and names the
+    /// server. A later ID replaces what an earlier one switched on.
     pub(crate) fn handle_id(
-        &self,
+        &mut self,
         parameters: Option<&[(Bytes, Option<Bytes>)]>,
         out: &mut Output<'_>,
     ) -> CommandResult<Done> {
@@ -49,6 +52,18 @@ impl Session {
                 })
                 .collect();
             tracing::info!(client = %described.join(", "), "client ID");
+        }
+        let (client_name, client_version) =
+            parameters.map(quirks::id_name_version).unwrap_or_default();
+        self.client_quirks = client_name.map_or(QuirkSet::EMPTY, |name| {
+            self.ctx
+                .config
+                .quirks
+                .for_client(&name, client_version.as_deref())
+        });
+        if !self.client_quirks.is_empty() {
+            let names = self.client_quirks.names(quirks::KNOWN).join(", ");
+            tracing::info!(quirks = %names, "client quirks switched on by ID");
         }
         let version = env!("CARGO_PKG_VERSION");
         let ours = [

@@ -38,6 +38,9 @@ use crate::clock::Clock;
 use crate::network::canonical;
 use crate::throttle::{Ban, FailureOutcome, Throttle, ThrottleConfig};
 
+/// What a banned address is told (at connect, and when a ban ends its session).
+pub const BANNED_TEXT: &str = "Too many failed logins from your address, try again later";
+
 /// Connection caps by client address. [`ConnectionCaps::default`] is the secure default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionCaps {

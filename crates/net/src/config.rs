@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::{LmtpAddress, TlsSource};
 
+/// The most bytes one read takes from a connection: it bounds how many pipelined commands
+/// can arrive at once (`max_pipelined_commands`).
+pub const READ_CHUNK: usize = 64 * 1024;
+
 /// What to listen on and how.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -21,11 +25,18 @@ pub struct NetConfig {
     pub limits: ConnectionLimits,
 }
 
-/// Connection limits and timeouts.
+/// Connection limits and timeouts. The caps by client address (per address, before
+/// authentication, per account and address) and the brute-force defence belong to the
+/// guard (`portcullis_auth::GuardConfig`), which the session shares.
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// Connections served at once; more are greeted with `* BYE [LIMIT]`.
     pub max_connections: usize,
+    /// Commands one connection may have waiting for their answers: the complete commands
+    /// that arrived in one read (reads are at most [`READ_CHUNK`] bytes). A client that
+    /// sends more is not a mail client; it gets `* BYE [LIMIT]` and is disconnected.
+    /// Real pipelining clients (mbsync, iOS Mail) stay far below.
+    pub max_pipelined_commands: usize,
     /// Time to complete TLS and authentication.
     pub pre_auth_timeout: Duration,
     /// Inactivity before an authenticated session is logged out (RFC 9051 5.4: at least
@@ -43,6 +54,7 @@ impl Default for ConnectionLimits {
     fn default() -> ConnectionLimits {
         ConnectionLimits {
             max_connections: 10_000,
+            max_pipelined_commands: 1000,
             pre_auth_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30 * 60),
             idle_heartbeat: Duration::from_secs(120),

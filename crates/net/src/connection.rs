@@ -4,21 +4,27 @@
 //! The session decides what to read next ([`Next`]); this loop only moves bytes. Everything
 //! already buffered is handled before reading more, so pipelined commands (iOS Mail sends
 //! IDLE right behind other commands) are answered in order, and output is flushed once per
-//! batch.
+//! batch. Reads take at most [`READ_CHUNK`] bytes, and a batch of more than
+//! `max_pipelined_commands` commands ends the connection with `* BYE [LIMIT]`.
+//!
+//! The connection's [`ConnectionTicket`] counts it against the guard's caps by address; it
+//! stops counting as pre-authentication once the session has logged in.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use portcullis_auth::ConnectionTicket;
 use portcullis_proto::encode::{Code, Status, StatusResponse};
 use portcullis_proto::framing::{Frame, Framer};
 use portcullis_session::{Next, Output, Session, StateKind};
 use portcullis_store::ChangeWatch;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::ConnectionLimits;
+use crate::config::{ConnectionLimits, READ_CHUNK};
 use crate::stream::Stream;
 
 /// What ended a wait for input.
@@ -36,6 +42,8 @@ pub(crate) async fn run(
     mut session: Session,
     acceptor: TlsAcceptor,
     limits: &ConnectionLimits,
+    ticket: &mut ConnectionTicket,
+    peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let mut framer = Framer::new(limits.frame);
@@ -50,7 +58,18 @@ pub(crate) async fn run(
     let mut last_input = started;
     let mut last_heartbeat = Instant::now();
     loop {
-        next = handle_buffered(&mut stream, &mut session, &mut framer, &mut buf, next).await?;
+        next = handle_buffered(
+            &mut stream,
+            &mut session,
+            &mut framer,
+            &mut buf,
+            next,
+            (limits, peer),
+        )
+        .await?;
+        if ticket.is_preauth() && session.account_name().is_some() {
+            ticket.authenticated();
+        }
         match next {
             Next::Close => {
                 let _ = stream.shutdown().await;
@@ -81,8 +100,9 @@ pub(crate) async fn run(
         } else {
             None
         };
+        let mut chunk = (&mut buf).limit(READ_CHUNK);
         let event = tokio::select! {
-            read = stream.read_buf(&mut buf) => Event::Input(read),
+            read = stream.read_buf(&mut chunk) => Event::Input(read),
             () = changed(&mut watch), if next == Next::Idle => Event::MailboxChanged,
             () = sleep_until(last_heartbeat + limits.idle_heartbeat), if next == Next::Idle => Event::Heartbeat,
             _ = shutdown.changed() => Event::Shutdown,
@@ -142,12 +162,26 @@ async fn handle_buffered(
     framer: &mut Framer,
     buf: &mut BytesMut,
     mut next: Next,
+    (limits, peer): (&ConnectionLimits, SocketAddr),
 ) -> io::Result<Next> {
     let mut out = Output::new(stream);
+    let mut commands = 0_usize;
     loop {
         next = match next {
             Next::Command => match framer.next_frame(buf) {
-                Some(Frame::Command(frame)) => session.handle_frame(frame, &mut out).await?,
+                Some(Frame::Command(_)) if commands >= limits.max_pipelined_commands => {
+                    tracing::info!(target: "audit", event = "limit", limit = "max_pipelined_commands", value = limits.max_pipelined_commands, ip = %peer.ip(), port = peer.port(), user = session.account_name().unwrap_or(""), "too many pipelined commands");
+                    out.status(&StatusResponse::untagged(
+                        Status::Bye,
+                        Some(Code::Limit),
+                        "Too many pipelined commands",
+                    ));
+                    Next::Close
+                }
+                Some(Frame::Command(frame)) => {
+                    commands += 1;
+                    session.handle_frame(frame, &mut out).await?
+                }
                 Some(Frame::ContinueLiteral) => {
                     // The client waits for this before sending the literal.
                     out.continuation("Ready for literal data");

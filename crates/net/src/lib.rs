@@ -2,10 +2,10 @@
 //! bytes between a socket and a [`portcullis_session::Session`].
 //!
 //! ```text
-//! TcpListener ──accept──► [slot?] ──► TLS handshake (imaps) ──► connection::run
-//!                                                                 │  framing (proto)
-//!                                                                 ▼
-//!                                                        Session (sans-I/O)
+//! TcpListener ──accept──► guard.admit(ip) ──► [slot?] ──► TLS (imaps) ──► connection::run
+//!                            │ banned: plaintext BYE                          │  framing
+//!                            │ over a cap: BYE [LIMIT]                        ▼
+//!                                                                 Session (sans-I/O)
 //! ```
 //!
 //! API boundary: this crate owns sockets and TLS and knows nothing of SQL; the store reaches
@@ -18,7 +18,7 @@ mod server;
 mod stream;
 mod tls;
 
-pub use config::{ConnectionLimits, NetConfig};
+pub use config::{ConnectionLimits, NetConfig, READ_CHUNK};
 pub use lmtp::{LmtpAddress, LmtpService};
 pub use server::{BindError, ListenerKind, Server};
 pub use tls::{EXPIRY_WARNING_DAYS, TlsError, TlsSetup, TlsSource, fingerprint, load as load_tls};

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use portcullis_auth::{PasswordVerifier, Secret, hash_password};
+use portcullis_auth::{
+    ConnectionCaps, Guard, GuardConfig, PasswordVerifier, Secret, SystemClock, hash_password,
+};
 use portcullis_net::{ConnectionLimits, NetConfig, Server, TlsSetup, TlsSource, load_tls};
 use portcullis_session::{ServerContext, SessionConfig};
 use portcullis_store::{AccountName, Store};
@@ -12,7 +14,7 @@ use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
@@ -24,24 +26,38 @@ struct Running {
     imaps: SocketAddr,
     imap: SocketAddr,
     tls: TlsSetup,
+    ctx: Arc<ServerContext>,
+    store: Arc<SqliteStore>,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
 async fn start(limits: ConnectionLimits) -> Running {
-    let dir = tempfile::tempdir().unwrap();
+    start_with(limits, GuardConfig::default(), tempfile::tempdir().unwrap()).await
+}
+
+/// A server with its own guard settings, on the store in `dir` (a second server on the
+/// same directory is a restart).
+async fn start_with(
+    limits: ConnectionLimits,
+    guard: GuardConfig,
+    dir: tempfile::TempDir,
+) -> Running {
     let store = Arc::new(SqliteStore::open(&dir.path().join("data")).unwrap());
     let hash = hash_password(&Secret::new("secret".to_owned())).unwrap();
-    store
-        .create_account(&AccountName::new("alice").unwrap(), &hash)
-        .await
-        .unwrap();
-    let ctx = Arc::new(ServerContext::new(
-        store as Arc<dyn Store>,
-        PasswordVerifier::new().unwrap(),
-        SessionConfig::default(),
-    ));
+    let alice = AccountName::new("alice").unwrap();
+    if store.account(&alice).await.unwrap().is_none() {
+        store.create_account(&alice, &hash).await.unwrap();
+    }
+    let ctx = Arc::new(ServerContext {
+        guard: Arc::new(Guard::new(guard, Arc::new(SystemClock))),
+        ..ServerContext::new(
+            store.clone() as Arc<dyn Store>,
+            PasswordVerifier::new().unwrap(),
+            SessionConfig::default(),
+        )
+    });
     let config = NetConfig {
         imaps: vec!["127.0.0.1:0".parse().unwrap()],
         imap: vec!["127.0.0.1:0".parse().unwrap()],
@@ -52,7 +68,9 @@ async fn start(limits: ConnectionLimits) -> Running {
         limits,
     };
     let tls = load_tls(&config.tls).unwrap();
-    let server = Server::bind(&config, &tls, ctx, None).await.unwrap();
+    let server = Server::bind(&config, &tls, ctx.clone(), None)
+        .await
+        .unwrap();
     let addrs = server.local_addrs();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(server.run(async move {
@@ -62,6 +80,8 @@ async fn start(limits: ConnectionLimits) -> Running {
         imaps: addrs[0].1,
         imap: addrs[1].1,
         tls,
+        ctx,
+        store,
         stop: Some(stop),
         done,
         _dir: dir,
@@ -300,4 +320,150 @@ async fn idle_pipelined_with_other_commands() {
     assert_eq!(line(&mut reader).await, "+ idling\r\n");
     send(reader.get_mut(), "DONE\r\n").await;
     assert_eq!(line(&mut reader).await, "e OK IDLE terminated\r\n");
+}
+
+/// Reads until the server closes the connection (bounded).
+async fn read_to_close(tcp: &mut TcpStream) -> String {
+    let mut data = Vec::new();
+    timeout(STEP, tcp.read_to_end(&mut data))
+        .await
+        .expect("server closed in time")
+        .unwrap();
+    String::from_utf8_lossy(&data).into_owned()
+}
+
+/// A connection from another loopback address (127.0.0.2: same /24, its own address).
+async fn connect_from(source: &str, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+const BANNED_BYE: &str =
+    "* BYE [UNAVAILABLE] Too many failed logins from your address, try again later\r\n";
+
+#[tokio::test]
+async fn a_banned_address_gets_a_plaintext_bye_before_tls_on_both_ports() {
+    let running = start(ConnectionLimits::default()).await;
+    for _ in 0..10 {
+        running
+            .ctx
+            .guard
+            .login_failed("127.0.0.1".parse().unwrap(), "root");
+    }
+    for port in [running.imaps, running.imap] {
+        // Nothing is sent: the BYE comes first, in plaintext, and the server closes.
+        let mut tcp = TcpStream::connect(port).await.unwrap();
+        assert_eq!(read_to_close(&mut tcp).await, BANNED_BYE, "{port}");
+    }
+    // A TLS client gets no handshake at all.
+    let tcp = TcpStream::connect(running.imaps).await.unwrap();
+    let handshake = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await;
+    assert!(handshake.is_err());
+    // Another address is served as usual.
+    let tcp = connect_from("127.0.0.2", running.imaps).await;
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(line(&mut reader).await.starts_with("a OK"));
+}
+
+#[tokio::test]
+async fn bans_are_written_within_a_second_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_with(ConnectionLimits::default(), GuardConfig::default(), dir).await;
+    for _ in 0..10 {
+        first
+            .ctx
+            .guard
+            .login_failed("127.0.0.1".parse().unwrap(), "root");
+    }
+    // The upkeep writes the ban (here it was made without a login, so nobody else did).
+    let deadline = tokio::time::Instant::now() + STEP;
+    while first.store.throttle_records().await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Running {
+        stop, done, _dir, ..
+    } = first;
+    let _ = stop.map(|stop| stop.send(()));
+    done.await.unwrap();
+    let second = start_with(ConnectionLimits::default(), GuardConfig::default(), _dir).await;
+    let mut tcp = TcpStream::connect(second.imap).await.unwrap();
+    assert_eq!(read_to_close(&mut tcp).await, BANNED_BYE);
+}
+
+#[tokio::test]
+async fn unauthenticated_connections_per_address_are_capped() {
+    let guard = GuardConfig {
+        connections: ConnectionCaps {
+            preauth_per_ip: 2,
+            ..ConnectionCaps::default()
+        },
+        ..GuardConfig::default()
+    };
+    let running = start_with(
+        ConnectionLimits::default(),
+        guard,
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut reader = BufReader::new(TcpStream::connect(running.imap).await.unwrap());
+        assert!(line(&mut reader).await.starts_with("* OK"));
+        open.push(reader);
+    }
+    let mut third = BufReader::new(TcpStream::connect(running.imap).await.unwrap());
+    assert_eq!(
+        line(&mut third).await,
+        "* BYE [LIMIT] Too many connections from your address still logging in\r\n"
+    );
+    // Another address is not affected.
+    let mut other = BufReader::new(connect_from("127.0.0.2", running.imap).await);
+    assert!(line(&mut other).await.starts_with("* OK"));
+    // One that logs in no longer counts as unauthenticated.
+    let first = &mut open[0];
+    send(first.get_mut(), "a STARTTLS\r\n").await;
+    assert!(line(first).await.starts_with("a OK"));
+    let plain = open.remove(0).into_inner();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), plain)
+        .await
+        .unwrap();
+    let mut tls = BufReader::new(tls);
+    send(tls.get_mut(), "b LOGIN alice secret\r\n").await;
+    assert!(line(&mut tls).await.starts_with("b OK"));
+    let mut fourth = BufReader::new(TcpStream::connect(running.imap).await.unwrap());
+    assert!(line(&mut fourth).await.starts_with("* OK"));
+}
+
+#[tokio::test]
+async fn more_pipelined_commands_than_the_limit_get_bye_limit() {
+    let limits = ConnectionLimits {
+        max_pipelined_commands: 5,
+        ..ConnectionLimits::default()
+    };
+    let running = start(limits).await;
+    let mut reader = BufReader::new(TcpStream::connect(running.imap).await.unwrap());
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    send(reader.get_mut(), &"n NOOP\r\n".repeat(5)).await;
+    for _ in 0..5 {
+        assert_eq!(line(&mut reader).await, "n OK completed\r\n");
+    }
+    send(reader.get_mut(), &"n NOOP\r\n".repeat(50)).await;
+    let mut tcp = reader.into_inner();
+    let rest = read_to_close(&mut tcp).await;
+    assert!(
+        rest.ends_with("* BYE [LIMIT] Too many pipelined commands\r\n"),
+        "{rest}"
+    );
+    assert!(rest.matches("n OK").count() <= 5, "{rest}");
 }

@@ -357,6 +357,7 @@ fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
     }
     Ok(ConnectionLimits {
         max_connections,
+        max_pipelined_commands: defaults.max_pipelined_commands,
         pre_auth_timeout: seconds(raw.pre_auth_timeout_secs, defaults.pre_auth_timeout),
         idle_timeout,
         idle_heartbeat: heartbeat,

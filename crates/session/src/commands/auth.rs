@@ -25,7 +25,7 @@
 //! attacker cannot learn the outcome sooner by giving up early). Every decision is one line
 //! on the `audit` target.
 
-use portcullis_auth::{SaslError, decode_plain};
+use portcullis_auth::{BANNED_TEXT, SaslError, decode_plain};
 use portcullis_proto::Tag;
 use portcullis_proto::encode::Code;
 use portcullis_store::AccountName;
@@ -37,9 +37,6 @@ use crate::session::{Done, Pending, Session, User};
 
 /// Log target of authentication decisions (the audit log).
 const AUDIT: &str = "audit";
-
-/// The text of the BYE that ends a banned address's connection.
-pub(crate) const BANNED: &str = "Too many failed logins from your address, try again later";
 
 impl Session {
     /// STARTTLS (RFC 9051 6.2.1).
@@ -200,7 +197,7 @@ impl Session {
                     if let Err(error) = guard.persist(self.ctx.store.as_ref()).await {
                         tracing::error!(%error, "cannot store the ban");
                     }
-                    self.farewell = Some((Code::Unavailable, BANNED));
+                    self.farewell = Some((Code::Unavailable, BANNED_TEXT));
                     self.closing = true;
                 }
                 Err(Refusal::no(
@@ -213,9 +210,9 @@ impl Session {
 
     /// The answer to a login from a banned address: NO now, BYE after it.
     fn end_banned(&mut self) -> Refusal {
-        self.farewell = Some((Code::Unavailable, BANNED));
+        self.farewell = Some((Code::Unavailable, BANNED_TEXT));
         self.closing = true;
-        Refusal::no(Code::Unavailable, BANNED)
+        Refusal::no(Code::Unavailable, BANNED_TEXT)
     }
 }
 

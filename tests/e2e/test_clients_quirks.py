@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from support import make_message
+from support import HOST, make_message, run_cli
 
 
 def untagged_status(responses: list[bytes]) -> list[bytes]:
@@ -104,3 +104,25 @@ def test_clients_quirks_no_untagged_status_is_volunteered(server):
     assert tagged.startswith(b"t") and b" OK" in tagged
     assert untagged_status(untagged) == [b"* STATUS Drafts (MESSAGES 3 UIDNEXT 4)\r\n"], untagged
     tb.close()
+
+
+def test_clients_quirks_configuration_is_checked(tmp_path):
+    """The `[quirks]` section: off by default, and a name that no quirk has is refused by
+    `config check` (and so by `serve`) with the list of known quirks — none yet."""
+    base = (f'data_dir = "{tmp_path / "data"}"\n[listen]\nimaps = ["{HOST}:0"]\nimap = ["{HOST}:0"]\n')
+    config = tmp_path / "portcullis.toml"
+    config.write_text(base)
+    check = run_cli(["config", "check"], config=config)
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"(?m)^quirks\s+none$", check.stdout), check.stdout
+
+    config.write_text(base + '[[quirks.client]]\nname = "Thunderbird"\nversion = "115.*"\n'
+                             'enable = ["no-status-in-noop"]\n')
+    check = run_cli(["config", "check"], config=config)
+    assert check.returncode == 1, check
+    assert 'quirks.client[0].enable' in check.stderr, check.stderr
+    assert 'unknown quirk "no-status-in-noop" (known quirks: none yet)' in check.stderr, check.stderr
+
+    config.write_text(base + '[quirks.account]\nalice = ["pipelined-idle"]\n')
+    check = run_cli(["config", "check"], config=config)
+    assert check.returncode == 1 and "quirks.account.alice" in check.stderr, check

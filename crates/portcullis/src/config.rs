@@ -6,7 +6,9 @@ use anyhow::{Context, bail};
 use portcullis_net::{ConnectionLimits, LmtpAddress, NetConfig, TlsSource};
 use portcullis_proto::framing::FrameLimits;
 use portcullis_session::SessionConfig;
+use portcullis_session::quirks::{ClientRule, Pattern, QuirkConfig};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +30,26 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    quirks: RawQuirks,
+}
+
+/// `[quirks]`: client quirks, all off unless listed here (docs/clients.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuirks {
+    #[serde(default)]
+    client: Vec<RawClientRule>,
+    #[serde(default)]
+    account: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClientRule {
+    name: String,
+    version: Option<String>,
+    enable: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +253,7 @@ impl Settings {
         let limits = limits(&raw.limits)?;
         let session = SessionConfig {
             append_limit: limits.frame.max_append_literal,
+            quirks: quirks(&raw.quirks)?,
             ..SessionConfig::default()
         };
         let expunge_retention = match raw.store.expunge_retention_days {
@@ -313,8 +336,21 @@ impl Settings {
                 "log                   {:?} {}",
                 self.log_format, self.log_level
             ),
+            format!(
+                "quirks                {}",
+                describe_quirks(&self.session.quirks)
+            ),
         ]
         .join("\n")
+    }
+}
+
+/// `config check`'s line for `[quirks]`.
+fn describe_quirks(quirks: &QuirkConfig) -> String {
+    if quirks.is_empty() {
+        "none".to_owned()
+    } else {
+        quirks.describe().join("; ")
     }
 }
 
@@ -330,6 +366,33 @@ fn system_hostname() -> String {
                     .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         })
         .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// `[quirks]` with every quirk name checked against the ones that exist.
+fn quirks(raw: &RawQuirks) -> anyhow::Result<QuirkConfig> {
+    let clients = raw
+        .client
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            Ok(ClientRule {
+                name: Pattern::new(&rule.name),
+                version: rule.version.as_deref().map(Pattern::new),
+                quirks: QuirkConfig::parse_set(&rule.enable)
+                    .with_context(|| format!("quirks.client[{i}].enable"))?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let accounts = raw
+        .account
+        .iter()
+        .map(|(account, names)| {
+            let set = QuirkConfig::parse_set(names)
+                .with_context(|| format!("quirks.account.{account}"))?;
+            Ok((account.clone(), set))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(QuirkConfig { clients, accounts })
 }
 
 fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
@@ -429,6 +492,16 @@ expunge_retention_days = 30
 format = "text"
 # A tracing filter: "info", "debug", "portcullis_net=debug,info", ...
 level = "info"
+
+# Client quirks: switches for the bugs of particular clients, all off unless listed here,
+# per client (matched on what it sends in ID; `*` and `?` wildcards, ASCII case ignored) or
+# per account. Known quirks: none yet — docs/clients.md says why and how one is added.
+#[[quirks.client]]
+#name = "Thunderbird"
+#version = "115.*"
+#enable = ["quirk-name"]
+#[quirks.account]
+#alice = ["quirk-name"]
 "#;
 
 #[cfg(test)]
@@ -479,6 +552,42 @@ mod tests {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(short.contains("at least 1800"), "{short}");
+    }
+
+    #[test]
+    fn quirks_are_off_by_default_and_unknown_quirk_names_are_refused() {
+        let settings = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(settings.session.quirks.is_empty());
+        assert!(settings.describe().contains("quirks                none"));
+        // Rules without quirks are accepted (and do nothing).
+        let empty = parse(
+            "[[quirks.client]]\nname = \"Thunderbird*\"\nversion = \"115.*\"\nenable = []\n\
+             [quirks.account]\nalice = []\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(empty.session.quirks.clients.len(), 1);
+        assert!(empty.session.quirks.clients[0].matches("thunderbird daily", Some("115.2")));
+        assert!(empty.session.quirks.is_empty());
+        let unknown =
+            parse("[[quirks.client]]\nname = \"Thunderbird\"\nenable = [\"no-such-quirk\"]\n")
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+        assert!(
+            unknown.contains("quirks.client[0].enable")
+                && unknown.contains("unknown quirk \"no-such-quirk\""),
+            "{unknown}"
+        );
+        let account = parse("[quirks.account]\nalice = [\"x\"]\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(account.contains("quirks.account.alice"), "{account}");
+        let typo = parse("[[quirks.client]]\nname = \"x\"\nenabled = []\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(typo.contains("enabled"), "{typo}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! default; `portcullis config check` prints the effective values.
 
 use anyhow::{Context, bail};
+use portcullis_auth::{ConnectionCaps, GuardConfig, IpNetwork, ThrottleConfig};
 use portcullis_net::{ConnectionLimits, LmtpAddress, NetConfig, TlsSource};
 use portcullis_proto::framing::FrameLimits;
 use portcullis_session::SessionConfig;
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::audit::{AuditFormat, AuditSink};
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +31,8 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     store: RawStore,
+    #[serde(default)]
+    throttle: RawThrottle,
     #[serde(default)]
     log: RawLog,
     #[serde(default)]
@@ -84,6 +89,11 @@ struct RawLimits {
     idle_timeout_secs: Option<u64>,
     idle_heartbeat_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    max_connections_per_ip: Option<u32>,
+    max_preauth_connections_per_ip: Option<u32>,
+    max_connections_per_user_ip: Option<u32>,
+    max_bad_commands: Option<u32>,
+    max_pipelined_commands: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +107,27 @@ struct RawStore {
 struct RawLog {
     format: Option<LogFormat>,
     level: Option<String>,
+    audit: Option<String>,
+    audit_format: Option<AuditFormat>,
+}
+
+/// `[throttle]`: the brute-force defence.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThrottle {
+    window_secs: Option<u64>,
+    free_failures: Option<u32>,
+    delay_initial_ms: Option<u64>,
+    delay_max_ms: Option<u64>,
+    ip_ban_failures: Option<u32>,
+    prefix_ban_failures: Option<u32>,
+    ipv4_prefix_len: Option<u8>,
+    ipv6_prefix_len: Option<u8>,
+    ban_secs: Option<u64>,
+    ban_max_secs: Option<u64>,
+    ban_repeat_window_secs: Option<u64>,
+    trusted_networks: Option<Vec<String>>,
+    max_tracked: Option<usize>,
 }
 
 /// Log line format.
@@ -155,6 +186,12 @@ pub(crate) struct Settings {
     pub(crate) store: StoreSettings,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
+    /// Brute-force defence and connection caps by client address.
+    pub(crate) guard: GuardConfig,
+    /// Where audit lines go.
+    pub(crate) audit: AuditSink,
+    /// Their format.
+    pub(crate) audit_format: AuditFormat,
 }
 
 /// RFC 9051 5.4: an authenticated client must not be logged out sooner than this.
@@ -251,8 +288,22 @@ impl Settings {
             },
         };
         let limits = limits(&raw.limits)?;
+        let guard = GuardConfig {
+            throttle: throttle(&raw.throttle)?,
+            connections: caps(&raw.limits)?,
+        };
+        let max_bad_commands = at_least_one(
+            raw.limits.max_bad_commands,
+            SessionConfig::default().max_bad_commands,
+            "limits.max_bad_commands",
+        )?;
+        let audit = match &raw.log.audit {
+            Some(text) => AuditSink::parse(text)?,
+            None => AuditSink::Stderr,
+        };
         let session = SessionConfig {
             append_limit: limits.frame.max_append_literal,
+            max_bad_commands,
             quirks: quirks(&raw.quirks)?,
             ..SessionConfig::default()
         };
@@ -280,12 +331,17 @@ impl Settings {
             store: StoreSettings { expunge_retention },
             log_format: raw.log.format.unwrap_or(LogFormat::Text),
             log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
+            guard,
+            audit,
+            audit_format: raw.log.audit_format.unwrap_or(AuditFormat::Text),
         })
     }
 
     /// The effective values, as `config check` prints them.
     pub(crate) fn describe(&self) -> String {
         let limits = &self.net.limits;
+        let caps = &self.guard.connections;
+        let throttle = &self.guard.throttle;
         let tls = match &self.net.tls {
             TlsSource::Files { certificate, key } => format!(
                 "certificate {} key {}",
@@ -328,6 +384,42 @@ impl Settings {
             format!("idle_timeout_secs     {}", limits.idle_timeout.as_secs()),
             format!("idle_heartbeat_secs   {}", limits.idle_heartbeat.as_secs()),
             format!("shutdown_grace_secs   {}", limits.shutdown_grace.as_secs()),
+            format!("max_connections_per_ip {}", caps.per_ip),
+            format!("max_preauth_connections_per_ip {}", caps.preauth_per_ip),
+            format!("max_connections_per_user_ip {}", caps.per_user_ip),
+            format!("max_bad_commands      {}", self.session.max_bad_commands),
+            format!("max_pipelined_commands {}", limits.max_pipelined_commands),
+            format!(
+                "throttle              window {}s; delay after {} failures: {} ms doubling to {} ms",
+                throttle.window.as_secs(),
+                throttle.free_failures,
+                throttle.initial_delay.as_millis(),
+                throttle.max_delay.as_millis()
+            ),
+            format!(
+                "throttle.bans         address after {}, /{} (IPv4) or /{} (IPv6) after {} failures; {}s doubling to {}s, repeats within {}s",
+                throttle.ip_ban_failures,
+                throttle.ipv4_prefix,
+                throttle.ipv6_prefix,
+                throttle.prefix_ban_failures,
+                throttle.ban.as_secs(),
+                throttle.max_ban.as_secs(),
+                throttle.repeat_window.as_secs()
+            ),
+            format!(
+                "throttle.trusted_networks {}",
+                if throttle.trusted.is_empty() {
+                    "none".to_owned()
+                } else {
+                    throttle
+                        .trusted
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            format!("throttle.max_tracked  {}", throttle.max_tracked),
             format!(
                 "expunge_retention_days {}",
                 self.store.expunge_retention.as_secs() / DAY
@@ -335,6 +427,10 @@ impl Settings {
             format!(
                 "log                   {:?} {}",
                 self.log_format, self.log_level
+            ),
+            format!(
+                "log.audit             {} ({:?})",
+                self.audit, self.audit_format
             ),
             format!(
                 "quirks                {}",
@@ -420,7 +516,11 @@ fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
     }
     Ok(ConnectionLimits {
         max_connections,
-        max_pipelined_commands: defaults.max_pipelined_commands,
+        max_pipelined_commands: at_least_one(
+            raw.max_pipelined_commands,
+            defaults.max_pipelined_commands,
+            "limits.max_pipelined_commands",
+        )?,
         pre_auth_timeout: seconds(raw.pre_auth_timeout_secs, defaults.pre_auth_timeout),
         idle_timeout,
         idle_heartbeat: heartbeat,
@@ -431,6 +531,108 @@ fn limits(raw: &RawLimits) -> anyhow::Result<ConnectionLimits> {
         },
         shutdown_grace: seconds(raw.shutdown_grace_secs, defaults.shutdown_grace),
     })
+}
+
+/// `value`, or `default` when absent; zero is refused.
+fn at_least_one<T: PartialOrd + From<u8> + Copy>(
+    value: Option<T>,
+    default: T,
+    key: &str,
+) -> anyhow::Result<T> {
+    let value = value.unwrap_or(default);
+    if value < T::from(1) {
+        bail!("{key} must be at least 1");
+    }
+    Ok(value)
+}
+
+/// The connection caps by client address of `[limits]`.
+fn caps(raw: &RawLimits) -> anyhow::Result<ConnectionCaps> {
+    let defaults = ConnectionCaps::default();
+    Ok(ConnectionCaps {
+        per_ip: at_least_one(
+            raw.max_connections_per_ip,
+            defaults.per_ip,
+            "limits.max_connections_per_ip",
+        )?,
+        preauth_per_ip: at_least_one(
+            raw.max_preauth_connections_per_ip,
+            defaults.preauth_per_ip,
+            "limits.max_preauth_connections_per_ip",
+        )?,
+        per_user_ip: at_least_one(
+            raw.max_connections_per_user_ip,
+            defaults.per_user_ip,
+            "limits.max_connections_per_user_ip",
+        )?,
+    })
+}
+
+/// `[throttle]`, validated: thresholds and durations of at least one, a prefix threshold
+/// at least the address's, prefixes no wider than /8 (IPv4) or /32 (IPv6), networks in CIDR
+/// notation.
+fn throttle(raw: &RawThrottle) -> anyhow::Result<ThrottleConfig> {
+    let d = ThrottleConfig::default();
+    let secs = |value: Option<u64>, default: Duration, key: &str| -> anyhow::Result<Duration> {
+        let value = value.map_or(default, Duration::from_secs);
+        if value.is_zero() {
+            bail!("throttle.{key} must be at least 1");
+        }
+        Ok(value)
+    };
+    let millis =
+        |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
+    let config = ThrottleConfig {
+        window: secs(raw.window_secs, d.window, "window_secs")?,
+        free_failures: raw.free_failures.unwrap_or(d.free_failures),
+        initial_delay: millis(raw.delay_initial_ms, d.initial_delay),
+        max_delay: millis(raw.delay_max_ms, d.max_delay),
+        ip_ban_failures: at_least_one(
+            raw.ip_ban_failures,
+            d.ip_ban_failures,
+            "throttle.ip_ban_failures",
+        )?,
+        prefix_ban_failures: raw.prefix_ban_failures.unwrap_or(d.prefix_ban_failures),
+        ipv4_prefix: raw.ipv4_prefix_len.unwrap_or(d.ipv4_prefix),
+        ipv6_prefix: raw.ipv6_prefix_len.unwrap_or(d.ipv6_prefix),
+        ban: secs(raw.ban_secs, d.ban, "ban_secs")?,
+        max_ban: secs(raw.ban_max_secs, d.max_ban, "ban_max_secs")?,
+        repeat_window: raw
+            .ban_repeat_window_secs
+            .map_or(d.repeat_window, Duration::from_secs),
+        trusted: raw
+            .trusted_networks
+            .iter()
+            .flatten()
+            .map(|text| {
+                text.parse::<IpNetwork>()
+                    .with_context(|| "throttle.trusted_networks".to_owned())
+            })
+            .collect::<anyhow::Result<_>>()?,
+        max_tracked: raw.max_tracked.unwrap_or(d.max_tracked),
+    };
+    if config.max_delay < config.initial_delay {
+        bail!("throttle.delay_max_ms must be at least throttle.delay_initial_ms");
+    }
+    if config.max_delay > Duration::from_secs(60) {
+        bail!("throttle.delay_max_ms must be at most 60000 (a login must not wait longer)");
+    }
+    if config.prefix_ban_failures < config.ip_ban_failures {
+        bail!("throttle.prefix_ban_failures must be at least throttle.ip_ban_failures");
+    }
+    if !(8..=32).contains(&config.ipv4_prefix) {
+        bail!("throttle.ipv4_prefix_len must be between 8 and 32");
+    }
+    if !(32..=128).contains(&config.ipv6_prefix) {
+        bail!("throttle.ipv6_prefix_len must be between 32 and 128");
+    }
+    if config.max_ban < config.ban {
+        bail!("throttle.ban_max_secs must be at least throttle.ban_secs");
+    }
+    if config.max_tracked < 1000 {
+        bail!("throttle.max_tracked must be at least 1000");
+    }
+    Ok(config)
 }
 
 /// The commented production configuration `portcullis init` writes.
@@ -480,6 +682,46 @@ idle_timeout_secs = 1800
 idle_heartbeat_secs = 120
 # Time connections get to close after SIGTERM.
 shutdown_grace_secs = 10
+# Connections from one client address at once (trusted networks are exempt); more get
+# BYE [LIMIT].
+max_connections_per_ip = 50
+# Connections from one address that have not logged in yet (slowloris; trusted networks
+# are exempt).
+max_preauth_connections_per_ip = 10
+# Logged-in sessions of one account from one address; one more gets NO [LIMIT] to its LOGIN.
+max_connections_per_user_ip = 10
+# BAD answers in a row before the server says BYE (an OK or NO answer starts the count again).
+max_bad_commands = 20
+# Commands arriving in one read before their answers (at most 64 KiB per read); more get
+# BYE [LIMIT]. Pipelining clients stay far below.
+max_pipelined_commands = 1000
+
+[throttle]
+# The brute-force defence. Failed logins are counted per client address, per network
+# prefix and per account name, over a window that starts at the first failure.
+window_secs = 900
+# Every login (right or wrong password, known or unknown user) waits before its check once
+# its address or its account name has this many failures: delay_initial_ms, doubling with
+# each further failure, up to delay_max_ms.
+free_failures = 2
+delay_initial_ms = 500
+delay_max_ms = 5000
+# Failures that ban an address, and (all its addresses together) a network prefix. An
+# account's failures only delay: nobody can lock a user out from elsewhere.
+ip_ban_failures = 10
+prefix_ban_failures = 50
+ipv4_prefix_len = 24
+ipv6_prefix_len = 64
+# Length of a ban; a ban within ban_repeat_window_secs of the previous one's end lasts twice
+# as long as it, up to ban_max_secs. A banned address gets "* BYE" at connect, before TLS.
+ban_secs = 900
+ban_max_secs = 86400
+ban_repeat_window_secs = 86400
+# Networks never delayed, banned or capped per address (webmail, monitoring), in CIDR.
+trusted_networks = []
+#trusted_networks = ["127.0.0.1/32", "2001:db8:10::/48"]
+# Most addresses, networks and names tracked at once (memory bound under a flood).
+max_tracked = 100000
 
 [store]
 # Days the UIDs of expunged messages are remembered for QRESYNC clients (RFC 7162); older
@@ -492,6 +734,11 @@ expunge_retention_days = 30
 format = "text"
 # A tracing filter: "info", "debug", "portcullis_net=debug,info", ...
 level = "info"
+# The audit log (logins, delays, bans, limits, account changes; never passwords): "stdout",
+# "stderr" or an absolute file path (contrib/fail2ban reads such a file).
+audit = "stderr"
+# "text" (what contrib/fail2ban matches) or "json".
+audit_format = "text"
 
 # Client quirks: switches for the bugs of particular clients, all off unless listed here,
 # per client (matched on what it sends in ID; `*` and `?` wildcards, ASCII case ignored) or
@@ -588,6 +835,96 @@ mod tests {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(typo.contains("enabled"), "{typo}");
+    }
+
+    #[test]
+    fn hardening_defaults_are_secure_and_shown() {
+        let settings = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(settings.guard, GuardConfig::default());
+        assert_eq!(settings.session.max_bad_commands, 20);
+        assert_eq!(settings.net.limits.max_pipelined_commands, 1000);
+        assert_eq!(settings.audit, AuditSink::Stderr);
+        assert_eq!(settings.audit_format, AuditFormat::Text);
+        let shown = settings.describe();
+        for line in [
+            "max_connections_per_ip 50",
+            "max_preauth_connections_per_ip 10",
+            "max_connections_per_user_ip 10",
+            "max_bad_commands      20",
+            "max_pipelined_commands 1000",
+            "delay after 2 failures: 500 ms doubling to 5000 ms",
+            "address after 10, /24 (IPv4) or /64 (IPv6) after 50 failures; 900s doubling to 86400s",
+            "throttle.trusted_networks none",
+            "log.audit             stderr (Text)",
+        ] {
+            assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+        }
+        // Without a file, the same defaults.
+        let development = Settings::from_raw(
+            RawConfig::default(),
+            Mode::Development,
+            &Overrides::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(development.guard, GuardConfig::default());
+    }
+
+    #[test]
+    fn hardening_settings_are_read_and_validated() {
+        let settings = parse(
+            "[limits]\nmax_connections_per_ip = 3\nmax_bad_commands = 5\n\
+             [throttle]\nban_secs = 2\nip_ban_failures = 4\nprefix_ban_failures = 8\n\
+             trusted_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n\
+             [log]\naudit = \"/var/log/portcullis/audit.log\"\naudit_format = \"json\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(settings.guard.connections.per_ip, 3);
+        assert_eq!(settings.session.max_bad_commands, 5);
+        assert_eq!(settings.guard.throttle.ban, Duration::from_secs(2));
+        assert_eq!(settings.guard.throttle.trusted.len(), 2);
+        assert_eq!(
+            settings.audit,
+            AuditSink::File("/var/log/portcullis/audit.log".into())
+        );
+        assert_eq!(settings.audit_format, AuditFormat::Json);
+        let error = |text: &str| {
+            parse(text)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default()
+        };
+        for (text, expected) in [
+            (
+                "[limits]\nmax_connections_per_ip = 0\n",
+                "max_connections_per_ip must be at least 1",
+            ),
+            (
+                "[limits]\nmax_pipelined_commands = 0\n",
+                "max_pipelined_commands must be at least 1",
+            ),
+            (
+                "[throttle]\nban_secs = 0\n",
+                "throttle.ban_secs must be at least 1",
+            ),
+            (
+                "[throttle]\nprefix_ban_failures = 5\n",
+                "at least throttle.ip_ban_failures",
+            ),
+            ("[throttle]\nipv4_prefix_len = 0\n", "between 8 and 32"),
+            (
+                "[throttle]\ndelay_max_ms = 100\n",
+                "at least throttle.delay_initial_ms",
+            ),
+            (
+                "[throttle]\ntrusted_networks = [\"10.0.0.1/8\"]\n",
+                "10.0.0.1/8",
+            ),
+            ("[throttle]\nban_count = 3\n", "ban_count"),
+            ("[log]\naudit = \"audit.log\"\n", "absolute file path"),
+        ] {
+            let message = error(text);
+            assert!(message.contains(expected), "{text}: {message}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 // The command line's output is this program's interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod check;
 mod config;
 mod deliver;
@@ -120,7 +121,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deliver { user, mailbox } => {
             return Ok(deliver::deliver(&settings, &user, mailbox.as_deref()));
         }
-        Command::User { action } => users::run(&settings, action)?,
+        Command::User { action } => {
+            audit::init_alone(&settings)?;
+            users::run(&settings, action)?
+        }
         Command::Config {
             action: ConfigAction::Check,
         } => println!("{}", settings.describe()),

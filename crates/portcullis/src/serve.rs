@@ -2,7 +2,7 @@
 //! per listener), and serves until SIGTERM or SIGINT.
 
 use anyhow::Context;
-use portcullis_auth::{PasswordVerifier, generate_password, hash_password};
+use portcullis_auth::{Guard, PasswordVerifier, SystemClock, generate_password, hash_password};
 use portcullis_lmtp::{LmtpConfig, StoreDelivery};
 use portcullis_net::{LmtpService, Server, TlsSource};
 use portcullis_session::ServerContext;
@@ -41,11 +41,14 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(sha256 = %tls.fingerprint, "TLS certificate");
         warn_if_expiring(&tls);
         println!("certificate SHA-256 {}", tls.fingerprint);
-        let ctx = Arc::new(ServerContext::new(
-            store.clone() as Arc<dyn Store>,
-            tokio::task::spawn_blocking(PasswordVerifier::new).await??,
-            settings.session.clone(),
-        ));
+        let ctx = Arc::new(ServerContext {
+            guard: Arc::new(Guard::new(settings.guard.clone(), Arc::new(SystemClock))),
+            ..ServerContext::new(
+                store.clone() as Arc<dyn Store>,
+                tokio::task::spawn_blocking(PasswordVerifier::new).await??,
+                settings.session.clone(),
+            )
+        });
         let lmtp = LmtpService {
             config: Arc::new(LmtpConfig {
                 hostname: settings.hostname.clone(),
@@ -151,17 +154,28 @@ async fn shutdown_signal() {
     }
 }
 
+/// The main log on stderr (`[log] format`, `level`) and the audit log to its own
+/// destination (`[log] audit`, `audit_format`); audit events never reach the main log.
 fn init_logging(settings: &Settings) -> anyhow::Result<()> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
         .with_context(|| format!("invalid log level {:?}", settings.log_level))?;
+    let not_audit = filter_fn(|meta| meta.target() != crate::audit::TARGET);
     // Colours only for a terminal: journald and log files get plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let text = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match settings.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let main = match settings.log_format {
+        LogFormat::Text => text.boxed(),
+        LogFormat::Json => text.json().boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(main.with_filter(filter.and(not_audit)))
+        .with(crate::audit::layer(settings)?)
+        .try_init()
+        .context("cannot install the logger")?;
     Ok(())
 }

@@ -42,22 +42,28 @@ pub(crate) fn run(settings: &Settings, action: UserAction) -> anyhow::Result<()>
             UserAction::Add { name } => {
                 let name = account_name(&name)?;
                 let hash = hash_password(&read_password()?)?;
-                store.create_account(&name, &hash).await?;
-                tracing::info!(target: "audit", user = %name, action = "user add", "admin action");
+                let created = store.create_account(&name, &hash).await;
+                audit("user add", &name, &created);
+                created?;
                 println!("created account {name}");
             }
             UserAction::Passwd { name } => {
                 let name = account_name(&name)?;
                 if store.account(&name).await?.is_none() {
+                    audit::<(), _>("user passwd", &name, &Err("no such account"));
                     bail!("no such account: {name}");
                 }
                 let hash = hash_password(&read_password()?)?;
-                store.set_password(&name, &hash).await?;
+                let changed = store.set_password(&name, &hash).await;
+                audit("user passwd", &name, &changed);
+                changed?;
                 println!("changed the password of {name}");
             }
             UserAction::Del { name } => {
                 let name = account_name(&name)?;
-                store.delete_account(&name).await?;
+                let deleted = store.delete_account(&name).await;
+                audit("user del", &name, &deleted);
+                deleted?;
                 println!("deleted account {name}");
             }
             UserAction::List => {
@@ -68,6 +74,27 @@ pub(crate) fn run(settings: &Settings, action: UserAction) -> anyhow::Result<()>
         }
         Ok(())
     })
+}
+
+/// One audit line for an account change: what, whose, the outcome, and who ran it (the
+/// login that invoked sudo, else the user's).
+fn audit<T, E: std::fmt::Display>(
+    action: &'static str,
+    name: &AccountName,
+    outcome: &Result<T, E>,
+) {
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    match outcome {
+        Ok(_) => {
+            tracing::info!(target: "audit", event = "admin", result = "success", action, user = %name, operator = %operator, "account changed")
+        }
+        Err(error) => {
+            tracing::info!(target: "audit", event = "admin", result = "failure", action, user = %name, operator = %operator, reason = %error, "account change failed")
+        }
+    }
 }
 
 fn account_name(name: &str) -> anyhow::Result<AccountName> {

@@ -86,6 +86,23 @@ done
 chmod 640 "$DIR/users"
 chgrp dovecot "$DIR/users"
 
+# 3b. inotify: Dovecot needs an inotify instance per IDLE session (for change
+#     notification, and to hand to imap-hibernate when it hibernates a session); Linux
+#     allows 128 per uid by default, and every session here runs as "nobody". Dovecot's
+#     own warning asks to raise fs.inotify.max_user_instances, as a production server
+#     would: it is raised (never lowered) to fit $MAX_CONNECTIONS sessions, unless
+#     KEEP_INOTIFY_LIMIT=1, in which case sessions beyond the limit poll and cannot
+#     hibernate.
+want=$((MAX_CONNECTIONS + 1000))
+have=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+if [ "${KEEP_INOTIFY_LIMIT:-0}" != 1 ] && [ "$have" -lt "$want" ]; then
+    if echo "$want" > /proc/sys/fs/inotify/max_user_instances 2>/dev/null; then
+        echo "raised fs.inotify.max_user_instances from $have to $want" >&2
+    else
+        echo "cannot raise fs.inotify.max_user_instances ($have): IDLE beyond it polls and cannot hibernate" >&2
+    fi
+fi
+
 # 4. The configuration: one file, nothing included from /etc/dovecot.
 PROCESS_LIMIT=$((MAX_CONNECTIONS + 200))
 CLIENT_LIMIT=$((3 * MAX_CONNECTIONS + 1000))

@@ -112,8 +112,8 @@ enum Command {
         /// Connections being set up at once.
         #[arg(long, default_value_t = 64)]
         ramp: usize,
-        /// Stop opening connections when the server's RSS passes this many MiB
-        /// (default: half the memory available when the run starts; 0: no limit).
+        /// Stop opening connections when the server's private resident memory passes this
+        /// many MiB (default: half the memory available when the run starts; 0: no limit).
         #[arg(long)]
         max_server_rss_mib: Option<u64>,
     },

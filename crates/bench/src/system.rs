@@ -204,9 +204,11 @@ impl ServerSelector {
         Ok(m)
     }
 
-    /// Resident memory of every server process now, from /proc/PID/statm: cheap enough to
-    /// poll while connections are being set up (smaps_rollup is not).
-    pub(crate) fn rss_kib_fast(&self) -> u64 {
+    /// Private resident memory (resident minus shared pages) summed over every server
+    /// process, from /proc/PID/statm: cheap enough to poll while connections are being set
+    /// up (smaps_rollup is not), and unlike summed RSS it does not count the pages that
+    /// thousands of forked processes share once per process.
+    pub(crate) fn private_kib_fast(&self) -> u64 {
         let (selected, _) = self.select();
         let page_kib = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
             .ok()
@@ -217,7 +219,12 @@ impl ServerSelector {
         selected
             .iter()
             .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/statm")).ok())
-            .filter_map(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .filter_map(|statm| {
+                let mut fields = statm.split_whitespace().skip(1);
+                let resident = fields.next()?.parse::<u64>().ok()?;
+                let shared = fields.next()?.parse::<u64>().ok()?;
+                Some(resident.saturating_sub(shared))
+            })
             .map(|pages| pages * page_kib)
             .sum()
     }
@@ -271,7 +278,7 @@ mod tests {
         assert!(m.processes >= 1);
         assert!(m.rss_kib > 0 && m.pss_kib > 0, "{m:?}");
         assert!(sel.cpu().is_some());
-        let fast = sel.rss_kib_fast();
+        let fast = sel.private_kib_fast();
         assert!(fast > 0, "{fast}");
         assert!(mem_available_kib().is_some_and(|k| k > 0));
     }

@@ -26,8 +26,8 @@ pub(crate) struct Options {
     pub(crate) duration: Duration,
     /// Connections being set up at once.
     pub(crate) ramp: usize,
-    /// Stop opening connections once the server's resident memory passes this (the
-    /// machine is shared: a server that needs more would take it down).
+    /// Stop opening connections once the server's private resident memory passes this
+    /// (the machine is shared: a server that needs more would take it down).
     pub(crate) max_server_rss_kib: Option<u64>,
 }
 
@@ -143,11 +143,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
             && last_check.elapsed() >= Duration::from_secs(1)
         {
             last_check = Instant::now();
-            let rss = ctx.server.rss_kib_fast();
+            let rss = ctx.server.private_kib_fast();
             peak_rss = peak_rss.max(rss);
             if rss > limit && !guard_tripped.swap(true, Ordering::Relaxed) {
                 eprintln!(
-                    "idle-scale: the server's RSS ({} MiB) passed the limit ({} MiB); no more connections",
+                    "idle-scale: the server's private memory ({} MiB) passed the limit ({} MiB); no more connections",
                     rss / 1024,
                     limit / 1024
                 );
@@ -191,11 +191,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     if guard_tripped.load(Ordering::Relaxed) {
         out.put("memory_guard_kib", json!(opts.max_server_rss_kib));
         checks.fail(format!(
-            "the server's RSS passed {} MiB after {established} connections: stopped there",
+            "the server's private memory passed {} MiB after {established} connections: stopped there",
             opts.max_server_rss_kib.unwrap_or(0) / 1024
         ));
     }
-    out.put("peak_rss_kib_during_setup", json!(peak_rss));
+    out.put("peak_private_kib_during_setup", json!(peak_rss));
     out.show("setup_s", "setup s", json!(setup_time.as_secs_f64()));
     out.put("setup_per_s", rate(established, setup_time));
     out.put("hold_s", json!(opts.duration.as_secs_f64()));

@@ -4,7 +4,7 @@
 //! ```text
 //! connect (TLS) · LOGIN · LIST "" "*"
 //!   then R rounds of: STATUS (MESSAGES UIDNEXT) · SELECT · FETCH 1:* (UID FLAGS)
-//!                     · UID FETCH <random> BODY.PEEK[] · STORE <random> +FLAGS (\Seen)
+//!                     · UID FETCH <random> BODY.PEEK[] · STORE <random> ±FLAGS (\Seen)
 //!                     · APPEND · (over 15 messages: STORE 1:5 +FLAGS.SILENT (\Deleted)
 //!                     · EXPUNGE)
 //! LOGOUT

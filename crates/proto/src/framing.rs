@@ -333,11 +333,20 @@ impl Framer {
     /// Reads one line that is not a command (an AUTHENTICATE response, IDLE's DONE),
     /// without its line end. `Err` when it exceeds `max_command`: the line is then being
     /// discarded and the caller should fail the exchange.
+    ///
+    /// Called again while a refused line is being discarded, it skips the rest of that line
+    /// and then reads the next one (never past it: what follows is the caller's).
     pub fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, RejectReason>> {
         if self.state == State::DiscardLine {
-            return self
-                .next_frame(buf)
-                .map(|_| Err(RejectReason::CommandTooLong));
+            // Not `next_frame`: it would go on framing the next command, swallow it, or leave
+            // a half-scanned line whose offsets the line read below then invalidates.
+            let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
+                let keep = buf.len().min(MARKER_TAIL);
+                buf.advance(buf.len() - keep);
+                return None;
+            };
+            buf.advance(newline + 1);
+            self.reset();
         }
         match buf.iter().position(|&b| b == b'\n') {
             Some(end) if end <= self.limits.max_command => {
@@ -630,6 +639,38 @@ mod tests {
         );
         assert_eq!(framer.next_line(&mut buf), None);
         assert_eq!(&buf[..], b"rest");
+    }
+
+    #[test]
+    fn next_line_after_a_refused_line_reads_only_the_following_line() {
+        // Found by the `framing` fuzz target: a second `next_line` while the refused line was
+        // being discarded framed on into the next line as a command (swallowing `DONE`), or
+        // left a half-scanned state that made the following `next_frame` slice out of range.
+        let refused = || {
+            let mut framer = Framer::new(limits());
+            let mut buf = BytesMut::from(&[b'x'; 100][..]);
+            assert_eq!(
+                framer.next_line(&mut buf),
+                Some(Err(RejectReason::CommandTooLong))
+            );
+            (framer, buf)
+        };
+        let (mut framer, mut buf) = refused();
+        buf.extend_from_slice(b"xx\r\nDONE\r\n");
+        assert_eq!(
+            framer.next_line(&mut buf),
+            Some(Ok(Bytes::from_static(b"DONE")))
+        );
+        let (mut framer, mut buf) = refused();
+        buf.extend_from_slice(b"xx\r\nDONE\r");
+        assert_eq!(framer.next_line(&mut buf), None);
+        buf.extend_from_slice(b"\nb\r\n");
+        assert_eq!(
+            framer.next_line(&mut buf),
+            Some(Ok(Bytes::from_static(b"DONE")))
+        );
+        assert_eq!(framer.next_frame(&mut buf), Some(command(b"b\r\n")));
+        assert!(buf.is_empty());
     }
 
     #[test]

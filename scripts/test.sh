@@ -9,10 +9,15 @@
 #     tmux, nmap, openssl; docs/clients.md), a C compiler, python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
-#   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout.
+#   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout;
+#   - a fuzz smoke run: every cargo-fuzz target for a few seconds (fuzz/run.sh, which installs
+#     a pinned cargo-fuzz when missing; stable Rust, docs/fuzzing.md).
 #
 # Environment: E2E_TIMEOUT (seconds per e2e test, default 60), PYTEST_ARGS (extra arguments,
-# e.g. "-k mbsync"), SKIP_CARGO_TESTS=1 (only the e2e suite), VENV (default ./.venv).
+# e.g. "-k mbsync"), SKIP_CARGO_TESTS=1 (only the e2e suite), VENV (default ./.venv),
+# FUZZ_SECONDS (per fuzz target, default 10), SKIP_FUZZ=1 (no fuzz smoke run),
+# FUZZ_TARGET_DIR (fuzz build directory, default ~/.cache/portcullis/fuzz-target, kept
+# between runs so that only the project's crates are rebuilt).
 # Exit status: non-zero when any stage fails.
 set -euo pipefail
 
@@ -65,6 +70,8 @@ fi
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+# libFuzzer (built by the fuzz smoke run) is C++.
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
 # The real-client matrix (tests/e2e/test_clients_*.py, docs/clients.md).
 command -v offlineimap >/dev/null 2>&1 || missing+=(offlineimap3)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
@@ -137,6 +144,16 @@ if cargo build -p portcullis; then
     "$VENV/bin/python" -m pytest tests/e2e -q --timeout "$E2E_TIMEOUT" ${PYTEST_ARGS:-} || failures+=("e2e tests")
 else
     failures+=("cargo build")
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz smoke run: each target of fuzz/ (framing, command, session, mime, lmtp, mutf7) for
+# FUZZ_SECONDS on its seeds and saved regression inputs. The long runs are by hand
+# (docs/fuzzing.md).
+if [ "${SKIP_FUZZ:-0}" != "1" ]; then
+    section "fuzz smoke run (fuzz/run.sh, ${FUZZ_SECONDS:-10}s per target)"
+    FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/portcullis/fuzz-target} \
+        fuzz/run.sh "${FUZZ_SECONDS:-10}" || failures+=("fuzz smoke run")
 fi
 
 # ---------------------------------------------------------------------------------------------

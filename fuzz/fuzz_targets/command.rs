@@ -1,0 +1,9 @@
+//! `cargo fuzz run command`: see `portcullis_fuzz::command` for what is checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[global_allocator]
+static ALLOC: portcullis_fuzz::alloc::Counting = portcullis_fuzz::alloc::Counting;
+
+fuzz_target!(|data: &[u8]| portcullis_fuzz::command::check(data));

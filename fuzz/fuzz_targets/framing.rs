@@ -1,0 +1,9 @@
+//! `cargo fuzz run framing`: see `portcullis_fuzz::framing` for what is checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[global_allocator]
+static ALLOC: portcullis_fuzz::alloc::Counting = portcullis_fuzz::alloc::Counting;
+
+fuzz_target!(|data: &[u8]| portcullis_fuzz::framing::check(data));

@@ -1,0 +1,9 @@
+//! `cargo fuzz run mime`: see `portcullis_fuzz::mime` for what is checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[global_allocator]
+static ALLOC: portcullis_fuzz::alloc::Counting = portcullis_fuzz::alloc::Counting;
+
+fuzz_target!(|data: &[u8]| portcullis_fuzz::mime::check(data));

@@ -6,7 +6,9 @@
 #   - Debian packages: isync (mbsync), curl, postfix (a private instance is started by the
 #     delivery tests), dovecot-imapd (a private instance is the reference server of the golden
 #     MIME cross-check), the real-client matrix (offlineimap3, fetchmail, getmail6, neomutt,
-#     tmux, nmap, openssl; docs/clients.md), a C compiler, python3-venv, only when missing;
+#     tmux, nmap, openssl; docs/clients.md), fail2ban (only fail2ban-regex and a
+#     configuration test are run; the install forbids starting its service), a C compiler,
+#     python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
 #   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout;
@@ -80,8 +82,24 @@ command -v neomutt >/dev/null 2>&1 || missing+=(neomutt)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v nmap >/dev/null 2>&1 || missing+=(nmap)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# fail2ban: its filter and jail in contrib/ are checked against the real audit log
+# (tests/e2e/test_hardening.py). Its service is never started.
+command -v fail2ban-regex >/dev/null 2>&1 || missing+=(fail2ban)
 if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}"
+    # No package installed here may start a service (the tests run private instances of
+    # Postfix and Dovecot; fail2ban would start its daemon and watch system logs):
+    # policy-rc.d answers "forbidden" to invoke-rc.d and deb-systemd-invoke meanwhile.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 755 "$policy"
+        trap 'as_root rm -f "$policy"' EXIT
+        apt_install "${missing[@]}"
+        as_root rm -f "$policy"
+        trap - EXIT
+    else
+        apt_install "${missing[@]}"
+    fi
 else
     echo "all present (mbsync, curl, postfix, dovecot, cc, the client matrix)"
 fi
@@ -98,6 +116,7 @@ neomutt -v 2>/dev/null | sed -n 1p
 tmux -V
 nmap --version | sed -n 1p
 openssl version
+fail2ban-client --version | sed -n 1p
 
 # ---------------------------------------------------------------------------------------------
 section "python packages (tests/e2e/requirements.txt -> $VENV)"

@@ -64,12 +64,9 @@ pub(crate) async fn run(
             &mut framer,
             &mut buf,
             next,
-            (limits, peer),
+            (limits, peer, ticket),
         )
         .await?;
-        if ticket.is_preauth() && session.account_name().is_some() {
-            ticket.authenticated();
-        }
         match next {
             Next::Close => {
                 let _ = stream.shutdown().await;
@@ -162,7 +159,7 @@ async fn handle_buffered(
     framer: &mut Framer,
     buf: &mut BytesMut,
     mut next: Next,
-    (limits, peer): (&ConnectionLimits, SocketAddr),
+    (limits, peer, ticket): (&ConnectionLimits, SocketAddr, &mut ConnectionTicket),
 ) -> io::Result<Next> {
     let mut out = Output::new(stream);
     let mut commands = 0_usize;
@@ -203,6 +200,11 @@ async fn handle_buffered(
             },
             Next::StartTls | Next::Close => break,
         };
+        // Before the login's OK can reach the client: from now on the connection no longer
+        // counts as one still logging in.
+        if ticket.is_preauth() && session.account_name().is_some() {
+            ticket.authenticated();
+        }
         out.flush_if_full().await?;
     }
     out.flush().await?;

@@ -324,6 +324,9 @@ impl Session {
             CommandBody::Logout => {
                 out.status(&StatusResponse::untagged(Status::Bye, None, "Logging out"));
                 self.closing = true;
+                // The account's place under max_connections_per_user_ip is free before
+                // the client sees the OK.
+                self.login = None;
                 self.complete(&tag, Ok(Done::new("LOGOUT completed")), out);
                 return Ok(Next::Close);
             }

@@ -23,8 +23,8 @@ mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use guard::{
-    BANNED_TEXT,
-    ConnectionCaps, ConnectionTicket, Guard, GuardConfig, LimitHit, LoginTicket, Refusal,
+    BANNED_TEXT, ConnectionCaps, ConnectionTicket, Guard, GuardConfig, LimitHit, LoginTicket,
+    Refusal,
 };
 pub use network::{IpNetwork, IpNetworkError, canonical, prefix};
 pub use password::{

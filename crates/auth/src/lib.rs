@@ -13,6 +13,7 @@
 //! read the throttle's state through the [`portcullis_store::Store`]. Nothing here touches
 //! a socket: the guard is handed client addresses.
 
+mod cache;
 mod clock;
 mod guard;
 mod network;
@@ -28,7 +29,8 @@ pub use guard::{
 };
 pub use network::{IpNetwork, IpNetworkError, canonical, prefix};
 pub use password::{
-    MAX_PASSWORD_LEN, PasswordError, PasswordVerifier, generate_password, hash_password,
+    MAX_PASSWORD_LEN, PasswordError, PasswordVerifier, VerifierOptions, generate_password,
+    hash_password,
 };
 pub use sasl::{PlainCredentials, SaslError, decode_plain};
 pub use secret::Secret;

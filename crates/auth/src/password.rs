@@ -8,7 +8,13 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier as _, SaltString};
 
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
 use crate::Secret;
+use crate::cache::AuthCache;
+use crate::clock::{Clock, SystemClock};
 
 /// A password could not be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -61,14 +67,87 @@ pub fn generate_password() -> Secret<String> {
 /// Verifies passwords, with a dummy hash for unknown users.
 #[derive(Debug, Clone)]
 pub struct PasswordVerifier {
-    dummy_hash: String,
+    dummy_hash: Arc<str>,
+    /// argon2id costs 19 MiB and tens of milliseconds per verification: an unbounded number
+    /// at once would let a burst of logins exhaust memory. One permit per core.
+    permits: Arc<Semaphore>,
+    cache: Arc<AuthCache>,
+}
+
+/// How verifications are run.
+#[derive(Debug, Clone)]
+pub struct VerifierOptions {
+    /// Verifications at once (default: the number of cores, at least 2).
+    pub parallelism: usize,
+    /// How long a successful verification is remembered (zero: no cache).
+    pub cache_ttl: Duration,
+    /// Most remembered verifications.
+    pub cache_capacity: usize,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> VerifierOptions {
+        VerifierOptions {
+            parallelism: std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .max(2),
+            cache_ttl: Duration::from_secs(300),
+            cache_capacity: 100_000,
+        }
+    }
 }
 
 impl PasswordVerifier {
-    /// Prepares the dummy hash (one argon2id computation, at start-up).
+    /// Prepares the dummy hash (one argon2id computation, at start-up), default options.
     pub fn new() -> Result<PasswordVerifier, PasswordError> {
+        PasswordVerifier::with_options(&VerifierOptions::default(), Arc::new(SystemClock))
+    }
+
+    /// With explicit options and clock (for the cache's expiry).
+    pub fn with_options(
+        options: &VerifierOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PasswordVerifier, PasswordError> {
         let dummy_hash = hash_password(&Secret::new("portcullis-dummy-password".to_owned()))?;
-        Ok(PasswordVerifier { dummy_hash })
+        Ok(PasswordVerifier {
+            dummy_hash: dummy_hash.into(),
+            permits: Arc::new(Semaphore::new(options.parallelism.max(1))),
+            cache: Arc::new(AuthCache::new(
+                options.cache_ttl,
+                options.cache_capacity,
+                clock,
+            )),
+        })
+    }
+
+    /// Checks a login on the blocking threads, at most `parallelism` at once: a cache hit
+    /// for a recently verified (user, password, stored hash), else one argon2id
+    /// verification — against the dummy hash when `stored` is `None`.
+    pub async fn check(
+        &self,
+        user: &str,
+        password: Secret<Vec<u8>>,
+        stored: Option<String>,
+    ) -> bool {
+        if let Some(stored) = &stored
+            && self.cache.hit(user, password.expose(), stored)
+        {
+            return true;
+        }
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let verifier = self.clone();
+        let (password, stored, verified) = tokio::task::spawn_blocking(move || {
+            let verified = verifier.verify_or_dummy(password.expose(), stored.as_deref());
+            (password, stored, verified)
+        })
+        .await
+        .unwrap_or_else(|_| (Secret::new(Vec::new()), None, false));
+        if let (true, Some(stored)) = (verified, &stored) {
+            self.cache.remember(user, password.expose(), stored);
+        }
+        verified
     }
 
     /// Checks `password` against `stored` (a PHC string), or — when there is no such user —
@@ -146,5 +225,97 @@ mod tests {
             hash_password(&secret(&"x".repeat(1025))),
             Err(PasswordError::TooLong)
         ));
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::time::SystemTime;
+
+    fn verifier(ttl: u64) -> (PasswordVerifier, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(5_000_000),
+        ));
+        let options = VerifierOptions {
+            parallelism: 2,
+            cache_ttl: Duration::from_secs(ttl),
+            cache_capacity: 100,
+        };
+        let verifier = PasswordVerifier::with_options(&options, clock.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        (verifier, clock)
+    }
+
+    fn password(text: &str) -> Secret<Vec<u8>> {
+        Secret::new(text.as_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn check_verifies_and_remembers_successes_only() {
+        let (verifier, clock) = verifier(60);
+        let stored = hash_password(&Secret::new("right".to_owned())).unwrap_or_default();
+        assert!(
+            !verifier
+                .check("alice", password("wrong"), Some(stored.clone()))
+                .await
+        );
+        assert!(
+            !verifier.cache.hit("alice", b"wrong", &stored),
+            "failures are never cached"
+        );
+        assert!(
+            verifier
+                .check("alice", password("right"), Some(stored.clone()))
+                .await
+        );
+        assert!(verifier.cache.hit("alice", b"right", &stored));
+        assert!(
+            !verifier.check("nobody", password("right"), None).await,
+            "unknown users fail"
+        );
+        clock.advance(Duration::from_secs(61));
+        assert!(!verifier.cache.hit("alice", b"right", &stored));
+        assert!(
+            verifier
+                .check("alice", password("right"), Some(stored))
+                .await,
+            "verified again after expiry"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_password_hash_is_not_served_from_the_cache() {
+        let (verifier, _) = verifier(60);
+        let old = hash_password(&Secret::new("pw".to_owned())).unwrap_or_default();
+        assert!(verifier.check("alice", password("pw"), Some(old)).await);
+        let new = hash_password(&Secret::new("other".to_owned())).unwrap_or_default();
+        assert!(!verifier.check("alice", password("pw"), Some(new)).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verifications_run_at_most_parallelism_at_once() {
+        let (verifier, _) = verifier(0);
+        let stored = hash_password(&Secret::new("pw".to_owned())).unwrap_or_default();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let verifier = verifier.clone();
+            let stored = stored.clone();
+            tasks.push(tokio::spawn(async move {
+                verifier.check("a", password("pw"), Some(stored)).await
+            }));
+        }
+        // While the six run, never more than two permits are out.
+        let mut peak = 0;
+        while tasks.iter().any(|t| !t.is_finished()) {
+            peak = peak.max(2 - verifier.permits.available_permits());
+            tokio::task::yield_now().await;
+        }
+        for task in tasks {
+            assert!(task.await.unwrap_or(false));
+        }
+        assert!((1..=2).contains(&peak), "{peak}");
+        assert_eq!(verifier.permits.available_permits(), 2);
     }
 }

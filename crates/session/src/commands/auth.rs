@@ -25,7 +25,7 @@
 //! attacker cannot learn the outcome sooner by giving up early). Every decision is one line
 //! on the `audit` target.
 
-use portcullis_auth::{BANNED_TEXT, SaslError, decode_plain};
+use portcullis_auth::{BANNED_TEXT, SaslError, Secret, decode_plain};
 use portcullis_proto::Tag;
 use portcullis_proto::encode::Code;
 use portcullis_store::AccountName;
@@ -156,13 +156,13 @@ impl Session {
             Some(name) => self.ctx.store.account(name).await?,
             None => None,
         };
-        let verifier = self.ctx.verifier.clone();
         let stored = account.as_ref().map(|a| a.password_hash.clone());
-        let verified = tokio::task::spawn_blocking(move || {
-            verifier.verify_or_dummy(&password, stored.as_deref())
-        })
-        .await
-        .unwrap_or(false);
+        let cache_user = account.as_ref().map_or(username, |a| a.name.as_str());
+        let verified = self
+            .ctx
+            .verifier
+            .check(cache_user, Secret::new(password), stored)
+            .await;
         match account {
             Some(account) if verified => {
                 let ticket = match guard.login_succeeded(ip, account.name.as_str()) {

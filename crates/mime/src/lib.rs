@@ -31,6 +31,7 @@ mod decode;
 mod header;
 mod normalize;
 mod rfc2231;
+mod search;
 mod section;
 mod structure;
 mod types;
@@ -43,6 +44,7 @@ pub use decode::{decode_header_value, decode_transfer_encoding, decoded_text};
 pub use header::{HeaderIter, header_fields, headers};
 pub use normalize::normalize_line_endings;
 pub use rfc2231::merge_continuations;
+pub use search::{SearchText, fold, search_text, text_parts};
 pub use structure::{MAX_DEPTH, MAX_PARTS};
 pub use types::{Address, ContentType, Disposition, Envelope, MessageSummary, Part, PartKind};
 

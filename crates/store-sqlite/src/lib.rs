@@ -103,7 +103,7 @@ use portcullis_store::{
     Account, AccountId, AccountName, AppendOutcome, ChangeNotifier, ChangeWatch, CopyOutcome,
     ExpungeLog, FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo,
     MailboxName, MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse,
-    Store, StoreError, StoreResult, ThrottleKey, ThrottleRecord, Uid,
+    Store, StoreError, StoreResult, TextScope, ThrottleKey, ThrottleRecord, Uid,
 };
 use rusqlite::Connection;
 
@@ -376,6 +376,18 @@ impl Store for SqliteStore {
         let targets = targets.to_vec();
         self.writer
             .write(move |tx, changes| messages::deliver(tx, changes, &message, &targets))
+            .await
+    }
+
+    async fn text_candidates(
+        &self,
+        mailbox: MailboxId,
+        scope: TextScope,
+        needle: &str,
+    ) -> StoreResult<Option<Vec<Uid>>> {
+        let needle = needle.to_owned();
+        self.readers
+            .read(move |tx| messages::text_candidates(tx, mailbox, scope, &needle))
             .await
     }
 

@@ -6,10 +6,11 @@
 
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
+use portcullis_mime::SearchText;
 use portcullis_store::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagOperation, FlagSet, FlagUpdate, InternalDate,
     Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq,
-    NewMessage, StoreResult, SystemFlag, Uid,
+    NewMessage, SEARCH_TEXT_LIMIT, StoreResult, SystemFlag, TextScope, Uid,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -172,7 +173,67 @@ fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
         )?;
     conn.prepare_cached("INSERT INTO content_data (content_id, raw) VALUES (?1, ?2)")?
         .execute(params![id, message.raw.as_ref()])?;
+    index_text(conn, id, &message.search)?;
     Ok(id)
+}
+
+/// Adds a content's searchable text to the full-text index.
+fn index_text(conn: &Connection, content: i64, text: &SearchText) -> DbResult<()> {
+    conn.prepare_cached("INSERT INTO content_text (rowid, headers, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![content, text.headers, text.body])?;
+    conn.prepare_cached("UPDATE contents SET search_complete = ?2 WHERE id = ?1")?
+        .execute(params![content, text.complete])?;
+    Ok(())
+}
+
+/// Indexes the contents stored before the full-text index existed (schema version 4).
+pub(crate) fn index_unindexed_contents(conn: &Connection) -> DbResult<()> {
+    let mut select = conn.prepare(
+        "SELECT c.id, d.raw FROM contents c JOIN content_data d ON d.content_id = c.id
+         WHERE c.search_complete = 0",
+    )?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let raw = row.get_ref(1)?.as_blob()?;
+        let summary = portcullis_mime::parse(raw);
+        let text = portcullis_mime::search_text(raw, &summary, SEARCH_TEXT_LIMIT);
+        index_text(conn, id, &text)?;
+    }
+    Ok(())
+}
+
+/// The UIDs whose indexed text may contain `needle`, plus those not (completely) indexed.
+/// `None` for needles the trigram index cannot look up (under three characters).
+pub(crate) fn text_candidates(
+    conn: &Connection,
+    mailbox: MailboxId,
+    scope: TextScope,
+    needle: &str,
+) -> DbResult<Option<Vec<Uid>>> {
+    if needle.chars().count() < 3 {
+        return Ok(None);
+    }
+    // An FTS5 string: double quotes doubled. With the trigram tokenizer a quoted string
+    // matches wherever it occurs as a substring.
+    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+    let query = match scope {
+        TextScope::Headers => format!("headers : {phrase}"),
+        TextScope::Body => format!("body : {phrase}"),
+        TextScope::Anywhere => phrase,
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (
+             content_id IN (SELECT rowid FROM content_text WHERE content_text MATCH ?2)
+             OR content_id IN (SELECT id FROM contents WHERE search_complete = 0)
+         ) ORDER BY uid",
+    )?;
+    let mut rows = stmt.query(params![mailbox.0, query])?;
+    let mut uids = Vec::new();
+    while let Some(row) = rows.next()? {
+        uids.push(rows::uid(row.get(0)?)?);
+    }
+    Ok(Some(uids))
 }
 
 /// APPEND / MULTIAPPEND: all messages in one request, contiguous UIDs, one MODSEQ.

@@ -443,3 +443,93 @@ async fn account_ids_are_never_reused() {
     assert_ne!(zed, carol);
     assert!(store.mailboxes(zed).await.unwrap().is_empty());
 }
+
+/// The trigram index narrows exactly on this engine; messages whose text was cut at the limit
+/// are always candidates; copies are found in their own mailbox; deleted contents leave the
+/// index.
+#[tokio::test]
+async fn the_full_text_index_narrows_searches() {
+    use portcullis_store::{SEARCH_TEXT_LIMIT, TextScope};
+    let (store, _dir) = open();
+    let (account, inbox) = account_with_inbox(&store).await;
+    let archive = store.mailbox(account, &name("Archive")).await.unwrap().id;
+    let message = |text: String| {
+        NewMessage::parse(
+            Bytes::from(text),
+            FlagSet::new(),
+            InternalDate {
+                unix_seconds: 0,
+                offset_minutes: 0,
+            },
+        )
+    };
+    let huge = format!(
+        "Subject: big\r\n\r\n{}\r\n",
+        "x".repeat(SEARCH_TEXT_LIMIT + 10)
+    );
+    store
+        .append(
+            inbox,
+            vec![
+                message("Subject: one\r\n\r\nAlpha Zebra\r\n".into()),
+                message("Subject: Zebra Crossing\r\n\r\nnothing\r\n".into()),
+                message(huge),
+            ],
+        )
+        .await
+        .unwrap();
+    let found = |scope, needle: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .text_candidates(inbox, scope, needle)
+                .await
+                .unwrap()
+                .map(|u| u.iter().map(|u| u.get()).collect::<Vec<_>>())
+        }
+    };
+    assert_eq!(
+        found(TextScope::Body, "zebra").await,
+        Some(vec![1, 3]),
+        "3 was not indexed completely"
+    );
+    assert_eq!(found(TextScope::Headers, "zebra").await, Some(vec![2, 3]));
+    assert_eq!(
+        found(TextScope::Anywhere, "alpha zeb").await,
+        Some(vec![1, 3])
+    );
+    assert_eq!(
+        found(TextScope::Body, "ze").await,
+        None,
+        "too short for trigrams"
+    );
+    assert_eq!(
+        found(TextScope::Body, "quote\"d").await,
+        Some(vec![3]),
+        "quotes are escaped"
+    );
+    store.copy(inbox, &uids([2]), archive).await.unwrap();
+    let copied = store
+        .text_candidates(archive, TextScope::Headers, "crossing")
+        .await
+        .unwrap();
+    assert_eq!(copied.map(|u| u.len()), Some(1));
+    store
+        .delete_mailbox(account, &name("Archive"))
+        .await
+        .unwrap();
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(inbox, &uids([1, 2, 3]), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(inbox, None).await.unwrap();
+    let side = side_connection(&store);
+    assert_eq!(count(&side, "SELECT count(*) FROM contents"), 0);
+    assert_eq!(
+        count(&side, "SELECT count(*) FROM content_text"),
+        0,
+        "the index follows deletions"
+    );
+}

@@ -13,7 +13,7 @@ use crate::{
     Account, AccountId, AccountName, AppendOutcome, ChangeWatch, CopyOutcome, ExpungeLog,
     FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
     MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult,
-    ThrottleKey, ThrottleRecord, Uid,
+    TextScope, ThrottleKey, ThrottleRecord, Uid,
 };
 
 /// How long expunges stay in the log by default before [`Store::prune_expunged`] may forget
@@ -129,6 +129,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         message: NewMessage,
         targets: &[MailboxId],
     ) -> StoreResult<Vec<StoreResult<AppendOutcome>>>;
+
+    /// Narrows a text search: the UIDs of `mailbox` whose searchable text
+    /// ([`portcullis_mime::search_text`]) may contain `needle` (already folded) in `scope` —
+    /// a superset of the true matches, which the caller still verifies — or `None` when the
+    /// engine cannot narrow this search (no index, or a needle too short for it).
+    async fn text_candidates(
+        &self,
+        mailbox: MailboxId,
+        scope: TextScope,
+        needle: &str,
+    ) -> StoreResult<Option<Vec<Uid>>>;
 
     /// Flags, dates and sizes of the given messages, ascending by UID; UIDs that do not exist
     /// (any more) are left out.

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use crate::{
     AccountId, AccountName, AppendOutcome, ChangeWatch, ExpungeLog, FlagOperation, FlagSet,
     InternalDate, Keyword, MailboxId, MailboxInfo, MailboxName, MessageFlags, ModSeq, NewMessage,
-    SpecialUse, Store, StoreError, SystemFlag, ThrottleKey, ThrottleRecord, Uid,
+    SpecialUse, Store, StoreError, SystemFlag, TextScope, ThrottleKey, ThrottleRecord, Uid,
 };
 
 /// How long a check waits for a watcher to be woken after a change.
@@ -65,6 +65,7 @@ macro_rules! store_conformance_tests {
             copy_keeps_flags_and_dates_and_shares_content,
             move_copies_and_expunges,
             deliver_stores_once_and_fails_per_target,
+            text_candidates_never_miss_a_match,
             messages_lists_existing_uids_ascending,
             raw_message_is_byte_identical,
             summaries_round_trip,
@@ -1166,6 +1167,78 @@ pub async fn deliver_stores_once_and_fails_per_target(store: &dyn Store) {
         store.summaries(bob_inbox, &uids([3])).await.unwrap(),
         vec![(uid(3), delivered.summary)]
     );
+}
+
+/// A text-search narrowing may return more than the matches or nothing at all (`None`),
+/// but never leaves a match out; expunged messages are no candidates.
+pub async fn text_candidates_never_miss_a_match(store: &dyn Store) {
+    let (_, inbox) = inbox(store).await;
+    let raw = |text: &str| NewMessage::parse(Bytes::from(text.to_owned()), FlagSet::new(), date(1));
+    append(
+        store,
+        inbox,
+        vec![
+            raw("Subject: one\r\n\r\nAlpha Zebra stripes\r\n"),
+            raw("Subject: =?utf-8?q?Zebra_Crossing?=\r\n\r\nnothing\r\n"),
+            raw("Subject: three\r\n\r\nnothing here either\r\n"),
+        ],
+    )
+    .await;
+    let includes = |found: Option<Vec<Uid>>, wanted: &[u32]| {
+        if let Some(found) = found {
+            for want in wanted {
+                assert!(
+                    found.contains(&uid(*want)),
+                    "candidate {want} missing from {found:?}"
+                );
+            }
+        }
+    };
+    includes(
+        store
+            .text_candidates(inbox, TextScope::Body, "zebra")
+            .await
+            .unwrap(),
+        &[1],
+    );
+    includes(
+        store
+            .text_candidates(inbox, TextScope::Headers, "zebra crossing")
+            .await
+            .unwrap(),
+        &[2],
+    );
+    includes(
+        store
+            .text_candidates(inbox, TextScope::Anywhere, "zebra")
+            .await
+            .unwrap(),
+        &[1, 2],
+    );
+    includes(
+        store
+            .text_candidates(inbox, TextScope::Headers, "subject: thr")
+            .await
+            .unwrap(),
+        &[3],
+    );
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(inbox, &uids([1]), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(inbox, None).await.unwrap();
+    if let Some(found) = store
+        .text_candidates(inbox, TextScope::Body, "zebra")
+        .await
+        .unwrap()
+    {
+        assert!(
+            !found.contains(&uid(1)),
+            "expunged messages are no candidates"
+        );
+    }
 }
 
 /// MOVE copies and expunges the originals in one step, reporting the expunge's MODSEQ.

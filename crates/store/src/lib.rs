@@ -30,7 +30,8 @@ pub use flags::{FlagOperation, FlagSet, Keyword, SystemFlag};
 pub use ids::{AccountId, MailboxId, ModSeq, Uid, UidValidity};
 pub use model::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
-    MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SpecialUse,
+    MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SEARCH_TEXT_LIMIT,
+    SpecialUse, TextScope,
 };
 pub use name::{MailboxName, MailboxNameError, SEPARATOR};
 pub use notify::{ChangeNotifier, ChangeWatch};

@@ -9,11 +9,11 @@
 //! UTF-8)]` for other charsets.
 
 use bytes::Bytes;
-use portcullis_mime::MessageSummary;
+use portcullis_mime::{MessageSummary, fold};
 use portcullis_proto::command::{DateRelation, FlagArg, SearchKey, SearchReturn};
 use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
 use portcullis_proto::{Date, SequenceSet, Tag};
-use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, Uid};
+use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, TextScope, Uid};
 
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
@@ -70,9 +70,9 @@ struct Candidate<'a> {
     now: i64,
 }
 
-/// Lower-cased search strings, decoded once.
+/// Search strings, decoded and folded once.
 fn needle(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_lowercase()
+    fold(&String::from_utf8_lossy(bytes))
 }
 
 impl Candidate<'_> {
@@ -147,10 +147,7 @@ impl Candidate<'_> {
         portcullis_mime::headers(block)
             .filter(|(name, _)| name.eq_ignore_ascii_case(field))
             .any(|(_, raw)| {
-                value.is_empty()
-                    || portcullis_mime::decode_header_value(raw)
-                        .to_lowercase()
-                        .contains(value)
+                value.is_empty() || fold(&portcullis_mime::decode_header_value(raw)).contains(value)
             })
     }
 
@@ -159,10 +156,8 @@ impl Candidate<'_> {
             return false;
         };
         portcullis_mime::headers(block).any(|(name, raw)| {
-            String::from_utf8_lossy(name).to_lowercase().contains(value)
-                || portcullis_mime::decode_header_value(raw)
-                    .to_lowercase()
-                    .contains(value)
+            fold(&String::from_utf8_lossy(name)).contains(value)
+                || fold(&portcullis_mime::decode_header_value(raw)).contains(value)
         })
     }
 
@@ -170,21 +165,9 @@ impl Candidate<'_> {
         let Some((raw, summary)) = self.content else {
             return false;
         };
-        let mut leaves = vec![&summary.root];
-        while let Some(part) = leaves.pop() {
-            if let Some(inner) = part.message() {
-                leaves.push(&inner.root);
-            } else if !part.children().is_empty() {
-                leaves.extend(part.children());
-            } else if (part.content_type.media_type.is_empty() || part.content_type.is_type("text"))
-                && portcullis_mime::decoded_text(raw, part)
-                    .to_lowercase()
-                    .contains(value)
-            {
-                return true;
-            }
-        }
-        false
+        portcullis_mime::text_parts(summary)
+            .into_iter()
+            .any(|part| fold(&portcullis_mime::decoded_text(raw, part)).contains(value))
     }
 
     /// The date of the Date: header, in its own zone; the internal date when it is missing
@@ -312,6 +295,42 @@ impl Session {
         }))
     }
 
+    /// The messages a full-text index says may match: the intersection of the store's
+    /// candidates for every text key that must hold (the top-level AND). `None` when no key
+    /// can be looked up, so every message is evaluated. Candidates are only a narrowing: every
+    /// one is still evaluated against every key.
+    async fn text_candidates(&self, criteria: &SearchKey) -> CommandResult<Option<Vec<Uid>>> {
+        let Some(view) = self.selected.as_ref() else {
+            return Ok(None);
+        };
+        let conjuncts: &[SearchKey] = match criteria {
+            SearchKey::And(keys) => keys,
+            key => std::slice::from_ref(key),
+        };
+        let mut narrowed: Option<Vec<Uid>> = None;
+        for key in conjuncts {
+            let (scope, value) = match key {
+                SearchKey::Body(value) => (TextScope::Body, value),
+                SearchKey::Text(value) => (TextScope::Anywhere, value),
+                SearchKey::Header(_, value) if !value.is_empty() => (TextScope::Headers, value),
+                _ => continue,
+            };
+            let Some(mut found) = self
+                .ctx
+                .store
+                .text_candidates(view.id, scope, &needle(value))
+                .await?
+            else {
+                continue;
+            };
+            if let Some(previous) = &narrowed {
+                found.retain(|uid| previous.binary_search(uid).is_ok());
+            }
+            narrowed = Some(found);
+        }
+        Ok(narrowed)
+    }
+
     /// Checks the charset, then evaluates.
     async fn search_matches(
         &self,
@@ -348,11 +367,17 @@ impl Session {
         let largest_uid = view.messages().last().map_or(0, |m| m.uid.get());
         let now = portcullis_store::InternalDate::now().unix_seconds;
         let mut matched = Vec::new();
+        let candidates = self.text_candidates(criteria).await?;
         let indexed: Vec<(u32, &ViewMessage)> = view
             .messages()
             .iter()
             .enumerate()
             .filter(|(_, m)| !m.expunged)
+            .filter(|(_, m)| {
+                candidates
+                    .as_ref()
+                    .is_none_or(|c| c.binary_search(&m.uid).is_ok())
+            })
             .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
             .collect();
         for batch in indexed.chunks(BATCH) {

@@ -65,10 +65,10 @@ impl Needs {
     }
 }
 
-/// One message's data for a FETCH response.
-struct Loaded {
-    meta: Option<MessageMeta>,
-    summary: Option<MessageSummary>,
+/// One message's data for a FETCH response, borrowed from its batch.
+struct Loaded<'a> {
+    meta: Option<&'a MessageMeta>,
+    summary: Option<&'a MessageSummary>,
     raw: Option<Bytes>,
 }
 
@@ -249,27 +249,27 @@ impl Session {
     }
 
     /// Gathers one message's data; `None` when it is gone from the store.
-    async fn load_message(
+    async fn load_message<'b>(
         &self,
         uid: Uid,
         expunged: bool,
         needs: Needs,
-        metas: &[MessageMeta],
-        summaries: &[(Uid, MessageSummary)],
-    ) -> CommandResult<Option<Loaded>> {
+        metas: &'b [MessageMeta],
+        summaries: &'b [(Uid, MessageSummary)],
+    ) -> CommandResult<Option<Loaded<'b>>> {
         if expunged {
             return Ok(None);
         }
         let meta = match needs.meta {
             true => match metas.binary_search_by_key(&uid, |m| m.uid) {
-                Ok(index) => Some(metas[index].clone()),
+                Ok(index) => Some(&metas[index]),
                 Err(_) => return Ok(None),
             },
             false => None,
         };
         let summary = match needs.summary {
             true => match summaries.binary_search_by_key(&uid, |(u, _)| *u) {
-                Ok(index) => Some(summaries[index].1.clone()),
+                Ok(index) => Some(&summaries[index].1),
                 Err(_) => return Ok(None),
             },
             false => None,
@@ -383,7 +383,7 @@ fn compute(item: &FetchItem, loaded: &Loaded) -> CommandResult<Computed> {
         FetchItem::BodySection {
             section, partial, ..
         } => {
-            let data = section_bytes(raw, summary.as_ref(), section);
+            let data = section_bytes(raw, *summary, section);
             let (data, origin) = match partial {
                 Some((offset, length)) => (
                     data.map(|d| slice_partial(&d, *offset, *length)),
@@ -394,7 +394,7 @@ fn compute(item: &FetchItem, loaded: &Loaded) -> CommandResult<Computed> {
             Computed::Section(data, origin)
         }
         FetchItem::Binary { part, partial, .. } => {
-            let decoded = binary_bytes(raw, summary.as_ref(), part)?;
+            let decoded = binary_bytes(raw, *summary, part)?;
             match partial {
                 Some((offset, length)) => Computed::Binary(
                     slice_partial(&Bytes::from(decoded), *offset, *length).to_vec(),
@@ -404,7 +404,7 @@ fn compute(item: &FetchItem, loaded: &Loaded) -> CommandResult<Computed> {
             }
         }
         FetchItem::BinarySize { part } => {
-            let decoded = binary_bytes(raw, summary.as_ref(), part)?;
+            let decoded = binary_bytes(raw, *summary, part)?;
             Computed::BinarySize(u64::try_from(decoded.len()).unwrap_or(u64::MAX))
         }
         _ => Computed::None,

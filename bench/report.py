@@ -226,9 +226,11 @@ def main():
             if not r:
                 continue
             if r.get("error"):
-                problems.append(f"- {n}: run failed: {r['error']}")
+                problems.append(f"- {n}: run failed: {r['error'].splitlines()[0][:300]}")
             for f in (r.get("checks") or {}).get("failures", [])[:5]:
-                problems.append(f"- {n}: {f}")
+                # One line each (an error with a backtrace would swamp the page).
+                first = f.splitlines()[0] if f else f
+                problems.append(f"- {n}: {first[:300]}")
         if problems:
             p()
             p("Errors and wrong answers (first few):")
@@ -236,6 +238,19 @@ def main():
             for line in problems:
                 p(line.replace("|", "\\|"))
 
+    p()
+    p("## Reading the figures")
+    p()
+    p("- *not attempted (server memory guard)*: `idle-scale` stops opening connections once")
+    p("  the server's private resident memory passes half of the memory available when the")
+    p("  run started (the machine is shared; `--max-server-rss-mib` changes it). Figures per")
+    p("  connection are over the connections actually held.")
+    p("- *big-mailbox* keeps its mailbox between runs (data under `target/bench-compare`);")
+    p("  when it was already there, the prepare row is absent. Dovecot fills its index cache")
+    p("  on the first FETCH of ENVELOPE/BODYSTRUCTURE after delivery, so a first run on a")
+    p("  freshly prepared mailbox shows a slower Dovecot than later runs.")
+    p("- Failures at the end of `idle-scale` (DONE/LOGOUT) happen after the memory was")
+    p("  measured; they are the server's answers to every client ending IDLE at once.")
     p()
     p("## How answers are checked")
     p()

@@ -121,7 +121,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
                     conn.logout().await
                 };
                 let r = done.await;
-                c.check(r.is_ok(), || format!("connection {i}: DONE/LOGOUT: {r:?}"));
+                if let Err(e) = r {
+                    c.fail(format!("connection {i}: DONE/LOGOUT: {e:#}"));
+                } else {
+                    c.check(true, String::new);
+                }
             }
             checks.merge(c);
         }));

@@ -50,7 +50,12 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
                         break;
                     }
                     let r = cycle(&ctx, user).await;
-                    c.check(r.is_ok(), || format!("warm-up login of user {user}: {r:?}"));
+                    match r {
+                        Ok(_) => {
+                            c.check(true, String::new);
+                        }
+                        Err(e) => c.fail(format!("warm-up login of user {user}: {e:#}")),
+                    }
                 }
                 checks.merge(c);
             }));

@@ -189,6 +189,7 @@ pub fn check(data: &[u8]) {
             let info = ConnectionInfo {
                 peer: "192.0.2.1:40000".parse().expect("address"),
                 tls: true,
+                plaintext_auth_allowed: false,
             };
             let mut connection = Connection {
                 session: Session::new(harness.ctx.clone(), info),

@@ -161,6 +161,7 @@ async fn handle_buffered(
     mut next: Next,
     (limits, peer, ticket): (&ConnectionLimits, SocketAddr, &mut ConnectionTicket),
 ) -> io::Result<Next> {
+    let tls = stream.is_tls();
     let mut out = Output::new(stream);
     let mut commands = 0_usize;
     loop {
@@ -204,6 +205,11 @@ async fn handle_buffered(
         // counts as one still logging in.
         if ticket.is_preauth() && session.account_name().is_some() {
             ticket.authenticated();
+            if !tls {
+                // Only a client in the listener's plaintext_auth_networks gets here (or any
+                // client of a server with SessionConfig::allow_plaintext_auth, in tests).
+                tracing::info!(target: "audit", event = "plaintext_auth", ip = %peer.ip(), port = peer.port(), user = session.account_name().unwrap_or(""), "logged in without TLS (plaintext_auth_networks)");
+            }
         }
         out.flush_if_full().await?;
     }

@@ -16,6 +16,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::timeout;
 use tracing::Instrument;
 
+use crate::stats::NetStats;
+
 /// Where an LMTP listener listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LmtpAddress {
@@ -99,7 +101,12 @@ impl LmtpListener {
     }
 
     /// Accepts until `stopped` flips, serving each connection in its own task.
-    pub(crate) async fn run(self, service: LmtpService, mut stopped: watch::Receiver<bool>) {
+    pub(crate) async fn run(
+        self,
+        service: LmtpService,
+        mut stopped: watch::Receiver<bool>,
+        stats: Arc<NetStats>,
+    ) {
         let slots = Arc::new(Semaphore::new(service.max_connections));
         loop {
             let accepted: io::Result<(Box<dyn Connection>, String)> = tokio::select! {
@@ -119,11 +126,13 @@ impl LmtpListener {
             match slots.clone().try_acquire_owned() {
                 Ok(slot) => {
                     let stopped = stopped.clone();
+                    let open = stats.lmtp_open();
                     tokio::spawn(
                         async move {
                             if let Err(error) = serve(stream, session, stopped).await {
                                 tracing::debug!(%error, "LMTP connection ended");
                             }
+                            drop(open);
                             drop(slot);
                         }
                         .instrument(span),

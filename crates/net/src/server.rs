@@ -1,17 +1,24 @@
 //! Listeners, the accept loops, admission, connection accounting and graceful shutdown.
 //!
-//! Admission, in order, as soon as a connection is accepted (before any TLS):
+//! Admission, in order, as soon as a connection is accepted (before any TLS), in the
+//! connection's own task so that one slow proxy never holds up the accept loop:
 //!
 //! ```text
-//! accept ──► client address (the TCP peer; later: per-listener allow/deny lists and a
-//!            │                PROXY header from a trusted proxy slot in here)
-//!            ▼
-//!            guard.admit(ip) ── banned ──► plaintext "* BYE [UNAVAILABLE]", close (no TLS)
-//!            │               └─ over a cap by address ──► BYE [LIMIT] (after TLS), close
-//!            ▼ ConnectionTicket
-//!            connection slot (max_connections) ── none free ──► BYE [LIMIT], close
-//!            ▼
-//!            TLS (imaps) ──► connection::run
+//! accept (TCP peer)
+//!   │ listener with proxy_protocol:
+//!   │   peer not a trusted proxy ──────────► plaintext "* BYE", close  (reason=untrusted_proxy)
+//!   │   PROXY v1/v2 header (≤ 5 s, ≤ 1 KiB)
+//!   │     missing or invalid ──────────────► plaintext "* BYE", close  (reason=proxy_header)
+//!   │     PROXY: client = its source address;  LOCAL/UNKNOWN: client = the peer
+//!   ▼ client address (what every step below, the session and the audit log see)
+//!   listener deny list, then allow list ──► plaintext "* BYE", close  (reason=denied|not_allowed)
+//!   guard.admit(client) ── banned ────────► plaintext "* BYE [UNAVAILABLE]", close (no TLS)
+//!   │                   └─ over a cap ────► BYE [LIMIT] (after TLS), close
+//!   ▼ ConnectionTicket
+//!   connection slot (max_connections) ── none free ──► BYE [LIMIT], close
+//!   ▼
+//!   TLS (imaps) ──► connection::run (ConnectionInfo: client, tls, plaintext auth allowed
+//!                   by the listener's plaintext_auth_networks)
 //! ```
 //!
 //! The guard's upkeep runs beside the accept loops: once a second it reports the bans that
@@ -27,7 +34,7 @@ use portcullis_proto::encode::{Code, Status, StatusResponse};
 use portcullis_session::{ConnectionInfo, ServerContext, Session};
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,9 +45,11 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
-use crate::config::{ConnectionLimits, NetConfig};
+use crate::config::{ConnectionLimits, ExposureRules, NetConfig, NetworkRefusal};
 use crate::connection;
 use crate::lmtp::{LmtpListener, LmtpService};
+use crate::proxy::{self, ProxiedAddress, ProxyError};
+use crate::stats::NetStats;
 use crate::stream::Stream;
 use crate::tls::TlsSetup;
 
@@ -63,14 +72,23 @@ impl ListenerKind {
     }
 }
 
+/// A bound IMAP listener.
+#[derive(Debug)]
+struct Bound {
+    kind: ListenerKind,
+    listener: TcpListener,
+    rules: Arc<ExposureRules>,
+}
+
 /// A bound server, ready to run.
 pub struct Server {
-    listeners: Vec<(ListenerKind, TcpListener)>,
+    listeners: Vec<Bound>,
     lmtp: Vec<LmtpListener>,
     lmtp_service: Option<LmtpService>,
     acceptor: TlsAcceptor,
     ctx: Arc<ServerContext>,
     limits: Arc<ConnectionLimits>,
+    stats: Arc<NetStats>,
 }
 
 /// A listener address could not be bound.
@@ -102,20 +120,19 @@ impl Server {
         lmtp_service: Option<LmtpService>,
     ) -> Result<Server, BindError> {
         let mut listeners = Vec::new();
-        let addresses = config
-            .imaps
-            .iter()
-            .map(|a| (ListenerKind::Imaps, *a))
-            .chain(config.imap.iter().map(|a| (ListenerKind::Imap, *a)));
-        for (kind, address) in addresses {
-            let listener = TcpListener::bind(address)
+        for listen in &config.listeners {
+            let listener = TcpListener::bind(listen.address)
                 .await
                 .map_err(|source| BindError {
-                    address: address.to_string(),
-                    kind: kind.as_str(),
+                    address: listen.address.to_string(),
+                    kind: listen.kind.as_str(),
                     source,
                 })?;
-            listeners.push((kind, listener));
+            listeners.push(Bound {
+                kind: listen.kind,
+                listener,
+                rules: listen.rules.clone(),
+            });
         }
         let mut lmtp = Vec::new();
         if let Some(service) = &lmtp_service {
@@ -137,15 +154,22 @@ impl Server {
             acceptor: TlsAcceptor::from(tls.config.clone()),
             ctx,
             limits: Arc::new(config.limits.clone()),
+            stats: Arc::new(NetStats::default()),
         })
     }
 
-    /// The bound addresses (with the ports the system chose for port 0).
+    /// The bound addresses (with the ports the system chose for port 0), in the order of
+    /// [`NetConfig::listeners`].
     pub fn local_addrs(&self) -> Vec<(ListenerKind, SocketAddr)> {
         self.listeners
             .iter()
-            .filter_map(|(kind, listener)| listener.local_addr().ok().map(|a| (*kind, a)))
+            .filter_map(|bound| bound.listener.local_addr().ok().map(|a| (bound.kind, a)))
             .collect()
+    }
+
+    /// The live connection counts (for metrics).
+    pub fn stats(&self) -> Arc<NetStats> {
+        self.stats.clone()
     }
 
     /// The LMTP listeners' addresses (`host:port` or `unix:/path`).
@@ -161,22 +185,31 @@ impl Server {
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         let ids = Arc::new(AtomicU64::new(1));
         let mut loops = Vec::new();
-        for (kind, listener) in self.listeners {
+        for bound in self.listeners {
             let accept = AcceptLoop {
-                kind,
-                listener,
-                acceptor: self.acceptor.clone(),
-                ctx: self.ctx.clone(),
-                limits: self.limits.clone(),
-                slots: slots.clone(),
+                listener: bound.listener,
                 ids: ids.clone(),
                 stopped: stopped.clone(),
+                shared: Arc::new(Listening {
+                    kind: bound.kind,
+                    rules: bound.rules,
+                    acceptor: self.acceptor.clone(),
+                    ctx: self.ctx.clone(),
+                    limits: self.limits.clone(),
+                    slots: slots.clone(),
+                    stats: self.stats.clone(),
+                    stopped: stopped.clone(),
+                }),
             };
             loops.push(tokio::spawn(accept.run()));
         }
         if let Some(service) = self.lmtp_service {
             for listener in self.lmtp {
-                loops.push(tokio::spawn(listener.run(service.clone(), stopped.clone())));
+                loops.push(tokio::spawn(listener.run(
+                    service.clone(),
+                    stopped.clone(),
+                    self.stats.clone(),
+                )));
             }
         }
         shutdown.await;
@@ -232,15 +265,49 @@ async fn guard_upkeep(ctx: Arc<ServerContext>) {
 
 /// One listener's accept loop.
 struct AcceptLoop {
-    kind: ListenerKind,
     listener: TcpListener,
+    ids: Arc<AtomicU64>,
+    stopped: watch::Receiver<bool>,
+    shared: Arc<Listening>,
+}
+
+/// What every connection of one listener shares.
+struct Listening {
+    kind: ListenerKind,
+    rules: Arc<ExposureRules>,
     acceptor: TlsAcceptor,
     ctx: Arc<ServerContext>,
     limits: Arc<ConnectionLimits>,
     slots: Arc<Semaphore>,
-    ids: Arc<AtomicU64>,
+    stats: Arc<NetStats>,
     stopped: watch::Receiver<bool>,
 }
+
+/// A connection that passed admission.
+struct Admitted {
+    /// The client's address: the TCP peer, or what a trusted proxy's header said.
+    client: SocketAddr,
+    ticket: ConnectionTicket,
+}
+
+/// Why admission refused a connection.
+enum Refused {
+    /// A PROXY protocol listener, and the peer is not one of its trusted proxies.
+    UntrustedProxy,
+    /// A trusted proxy sent no valid header.
+    ProxyHeader(ProxyError),
+    /// The listener's allow or deny list.
+    Network {
+        client: SocketAddr,
+        proxy: Option<IpAddr>,
+        why: NetworkRefusal,
+    },
+    /// The guard (ban or cap by address).
+    Guard { client: SocketAddr, why: Refusal },
+}
+
+/// What a client refused by a listener's rules is told.
+const NOT_ACCEPTED_TEXT: &str = "Connections from your address are not accepted here";
 
 impl AcceptLoop {
     async fn run(mut self) {
@@ -260,93 +327,135 @@ impl AcceptLoop {
             };
             let _ = tcp.set_nodelay(true);
             let id = self.ids.fetch_add(1, Ordering::Relaxed);
-            let span = tracing::info_span!("conn", id, %peer, listener = self.kind.as_str());
-            let ticket = match self.admit(peer) {
-                Ok(ticket) => ticket,
-                Err(Refusal::Banned(ban)) => {
-                    tracing::info!(target: "audit", event = "refused", reason = "banned", ip = %peer.ip(), port = peer.port(), scope = ban.key.scope(), target = %ban.key.subject(), "connection from a banned address");
-                    tokio::spawn(refuse_banned(tcp).instrument(span));
-                    continue;
-                }
-                Err(Refusal::Limit(hit)) => {
-                    limit_hit(hit.setting(), u64::from(hit.value()), peer);
-                    let text = match hit {
-                        LimitHit::PreAuthPerIp(_) => {
-                            "Too many connections from your address still logging in"
-                        }
-                        _ => "Too many connections from your address",
-                    };
-                    tokio::spawn(
-                        refuse(
-                            self.kind,
-                            tcp,
-                            self.acceptor.clone(),
-                            self.limits.clone(),
-                            text,
-                        )
-                        .instrument(span),
-                    );
-                    continue;
-                }
-            };
-            match self.slots.clone().try_acquire_owned() {
-                Ok(slot) => {
-                    let task = serve(
-                        self.kind,
-                        tcp,
-                        peer,
-                        ticket,
-                        self.acceptor.clone(),
-                        self.ctx.clone(),
-                        self.limits.clone(),
-                        self.stopped.clone(),
-                    );
-                    tokio::spawn(
-                        async move {
-                            task.await;
-                            drop(slot);
-                        }
-                        .instrument(span),
-                    );
-                }
-                Err(_) => {
-                    let max = u64::try_from(self.limits.max_connections).unwrap_or(u64::MAX);
-                    limit_hit("max_connections", max, peer);
-                    drop(ticket);
-                    tokio::spawn(
-                        refuse(
-                            self.kind,
-                            tcp,
-                            self.acceptor.clone(),
-                            self.limits.clone(),
-                            "Too many connections, try again later",
-                        )
-                        .instrument(span),
-                    );
-                }
-            }
+            let span = tracing::info_span!("conn", id, %peer, listener = self.shared.kind.as_str(), client = tracing::field::Empty);
+            tokio::spawn(self.shared.clone().handle(tcp, peer).instrument(span));
         }
     }
+}
 
-    /// The one place a new connection's client address is judged. Today the address is
-    /// the TCP peer; a per-listener network check and a PROXY header from a trusted proxy
-    /// (which replaces the address) belong here, before the guard.
-    fn admit(&self, client: SocketAddr) -> Result<ConnectionTicket, Refusal> {
-        self.ctx.guard.admit(client.ip())
+impl Listening {
+    /// Admission, then the session.
+    async fn handle(self: Arc<Self>, mut tcp: TcpStream, peer: SocketAddr) {
+        let admitted = match self.admit(&mut tcp, peer).await {
+            Ok(admitted) => admitted,
+            Err(refused) => return self.refuse(tcp, peer, refused).await,
+        };
+        let Admitted { client, ticket } = admitted;
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            let max = u64::try_from(self.limits.max_connections).unwrap_or(u64::MAX);
+            limit_hit("max_connections", max, client);
+            drop(ticket);
+            return refuse(
+                self.kind,
+                tcp,
+                &self.acceptor,
+                &self.limits,
+                "Too many connections, try again later",
+            )
+            .await;
+        };
+        let _open = self.stats.imap_open();
+        let info = ConnectionInfo {
+            peer: client,
+            tls: self.kind == ListenerKind::Imaps,
+            plaintext_auth_allowed: self.kind == ListenerKind::Imap
+                && self.rules.plaintext_auth_allowed(client.ip()),
+        };
+        serve(tcp, info, ticket, &self).await;
+        drop(slot);
+    }
+
+    /// The one place a new connection's client address is learnt and judged: the PROXY
+    /// header of a trusted proxy, the listener's deny and allow lists, then the guard.
+    async fn admit(&self, tcp: &mut TcpStream, peer: SocketAddr) -> Result<Admitted, Refused> {
+        let mut client = peer;
+        let mut proxy = None;
+        if self.rules.proxy_protocol {
+            if !self.rules.is_trusted_proxy(peer.ip()) {
+                return Err(Refused::UntrustedProxy);
+            }
+            match proxy::read_header(tcp).await {
+                Ok(ProxiedAddress::Client(address)) => {
+                    client = address;
+                    proxy = Some(peer.ip());
+                    tracing::Span::current().record("client", tracing::field::display(client));
+                }
+                Ok(ProxiedAddress::Local) => {}
+                Err(error) => return Err(Refused::ProxyHeader(error)),
+            }
+        }
+        self.rules
+            .admit(client.ip())
+            .map_err(|why| Refused::Network { client, proxy, why })?;
+        let ticket = self
+            .ctx
+            .guard
+            .admit(client.ip())
+            .map_err(|why| Refused::Guard { client, why })?;
+        Ok(Admitted { client, ticket })
+    }
+
+    /// Audits a refusal and tells the client: in plaintext before any TLS, except for a
+    /// cap, which is said after TLS so that the client can show it.
+    async fn refuse(&self, tcp: TcpStream, peer: SocketAddr, refused: Refused) {
+        let (ip, port) = (peer.ip(), peer.port());
+        match refused {
+            Refused::UntrustedProxy => {
+                tracing::info!(target: "audit", event = "refused", reason = "untrusted_proxy", %ip, port, "connection to a PROXY protocol listener from an address that is not a trusted proxy");
+                refuse_plain(tcp, Some(Code::Unavailable), NOT_ACCEPTED_TEXT).await;
+            }
+            Refused::ProxyHeader(error) => {
+                tracing::info!(target: "audit", event = "refused", reason = "proxy_header", %ip, port, header = error.reason(), "{error}");
+                refuse_plain(tcp, None, "Invalid PROXY protocol header").await;
+            }
+            Refused::Network { client, proxy, why } => {
+                let (ip, port, reason) = (client.ip(), client.port(), why.reason());
+                match proxy {
+                    Some(proxy) => {
+                        tracing::info!(target: "audit", event = "refused", reason, %ip, port, %proxy, "connection refused by the listener's network rules")
+                    }
+                    None => {
+                        tracing::info!(target: "audit", event = "refused", reason, %ip, port, "connection refused by the listener's network rules")
+                    }
+                }
+                refuse_plain(tcp, Some(Code::Unavailable), NOT_ACCEPTED_TEXT).await;
+            }
+            Refused::Guard {
+                client,
+                why: Refusal::Banned(ban),
+            } => {
+                let (ip, port) = (client.ip(), client.port());
+                tracing::info!(target: "audit", event = "refused", reason = "banned", %ip, port, scope = ban.key.scope(), target = %ban.key.subject(), "connection from a banned address");
+                refuse_plain(tcp, Some(Code::Unavailable), BANNED_TEXT).await;
+            }
+            Refused::Guard {
+                client,
+                why: Refusal::Limit(hit),
+            } => {
+                limit_hit(hit.setting(), u64::from(hit.value()), client);
+                let text = match hit {
+                    LimitHit::PreAuthPerIp(_) => {
+                        "Too many connections from your address still logging in"
+                    }
+                    _ => "Too many connections from your address",
+                };
+                refuse(self.kind, tcp, &self.acceptor, &self.limits, text).await;
+            }
+        }
     }
 }
 
 /// One audit line for a connection refused by a cap.
-fn limit_hit(setting: &'static str, value: u64, peer: SocketAddr) {
-    tracing::info!(target: "audit", event = "limit", limit = setting, value, ip = %peer.ip(), port = peer.port(), "connection refused");
+fn limit_hit(setting: &'static str, value: u64, client: SocketAddr) {
+    tracing::info!(target: "audit", event = "limit", limit = setting, value, ip = %client.ip(), port = client.port(), "connection refused");
 }
 
-/// A banned address gets one plaintext line, before any TLS, and the connection closes:
-/// on the implicit-TLS port too (the client's TLS stack fails on it, which is the point:
-/// no handshake is paid for a banned address).
-async fn refuse_banned(mut tcp: TcpStream) {
+/// A banned or refused address gets one plaintext line, before any TLS, and the
+/// connection closes: on the implicit-TLS port too (the client's TLS stack fails on it,
+/// which is the point: no handshake is paid for an address that is not served).
+async fn refuse_plain(mut tcp: TcpStream, code: Option<Code>, text: &'static str) {
     let mut line = Vec::new();
-    StatusResponse::untagged(Status::Bye, Some(Code::Unavailable), BANNED_TEXT).write(&mut line);
+    StatusResponse::untagged(Status::Bye, code, text).write(&mut line);
     let _ = timeout(Duration::from_secs(5), async {
         tcp.write_all(&line).await?;
         tcp.shutdown().await
@@ -354,34 +463,27 @@ async fn refuse_banned(mut tcp: TcpStream) {
     .await;
 }
 
-#[allow(clippy::too_many_arguments)] // one call site, each argument a different thing
+/// Runs the session of an admitted connection.
 async fn serve(
-    kind: ListenerKind,
     tcp: TcpStream,
-    peer: SocketAddr,
+    info: ConnectionInfo,
     mut ticket: ConnectionTicket,
-    acceptor: TlsAcceptor,
-    ctx: Arc<ServerContext>,
-    limits: Arc<ConnectionLimits>,
-    stopped: watch::Receiver<bool>,
+    listening: &Listening,
 ) {
     tracing::debug!("connected");
-    let Some(stream) = establish(kind, tcp, &acceptor, &limits).await else {
+    let Some(stream) = establish(listening.kind, tcp, &listening.acceptor, &listening.limits).await
+    else {
         return;
     };
-    let info = ConnectionInfo {
-        peer,
-        tls: stream.is_tls(),
-    };
-    let session = Session::new(ctx, info);
+    let session = Session::new(listening.ctx.clone(), info);
     match connection::run(
         stream,
         session,
-        acceptor,
-        &limits,
+        listening.acceptor.clone(),
+        &listening.limits,
         &mut ticket,
-        peer,
-        stopped,
+        info.peer,
+        listening.stopped.clone(),
     )
     .await
     {
@@ -418,11 +520,11 @@ async fn establish(
 async fn refuse(
     kind: ListenerKind,
     tcp: TcpStream,
-    acceptor: TlsAcceptor,
-    limits: Arc<ConnectionLimits>,
+    acceptor: &TlsAcceptor,
+    limits: &ConnectionLimits,
     text: &'static str,
 ) {
-    let Some(mut stream) = establish(kind, tcp, &acceptor, &limits).await else {
+    let Some(mut stream) = establish(kind, tcp, acceptor, limits).await else {
         return;
     };
     let mut line = Vec::new();

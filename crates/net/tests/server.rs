@@ -6,7 +6,10 @@
 use portcullis_auth::{
     ConnectionCaps, Guard, GuardConfig, PasswordVerifier, Secret, SystemClock, hash_password,
 };
-use portcullis_net::{ConnectionLimits, NetConfig, Server, TlsSetup, TlsSource, load_tls};
+use portcullis_net::{
+    ConnectionLimits, ExposureRules, ListenerConfig, ListenerKind, NetConfig, Server, TlsConfig,
+    TlsSetup, TlsSource, load_tls,
+};
 use portcullis_session::{ServerContext, SessionConfig};
 use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::SqliteStore;
@@ -44,6 +47,16 @@ async fn start_with(
     guard: GuardConfig,
     dir: tempfile::TempDir,
 ) -> Running {
+    start_full(limits, guard, dir, ExposureRules::default()).await
+}
+
+/// A server whose two listeners have `rules`.
+async fn start_full(
+    limits: ConnectionLimits,
+    guard: GuardConfig,
+    dir: tempfile::TempDir,
+    rules: ExposureRules,
+) -> Running {
     let store = Arc::new(SqliteStore::open(&dir.path().join("data")).unwrap());
     let hash = hash_password(&Secret::new("secret".to_owned())).unwrap();
     let alice = AccountName::new("alice").unwrap();
@@ -58,13 +71,18 @@ async fn start_with(
             SessionConfig::default(),
         )
     });
+    let rules = Arc::new(rules);
+    let listener = |kind| ListenerConfig {
+        kind,
+        address: "127.0.0.1:0".parse().unwrap(),
+        rules: rules.clone(),
+    };
     let config = NetConfig {
-        imaps: vec!["127.0.0.1:0".parse().unwrap()],
-        imap: vec!["127.0.0.1:0".parse().unwrap()],
+        listeners: vec![listener(ListenerKind::Imaps), listener(ListenerKind::Imap)],
         lmtp: Vec::new(),
-        tls: TlsSource::SelfSigned {
+        tls: TlsConfig::single(TlsSource::SelfSigned {
             dir: dir.path().join("tls"),
-        },
+        }),
         limits,
     };
     let tls = load_tls(&config.tls).unwrap();
@@ -466,4 +484,204 @@ async fn more_pipelined_commands_than_the_limit_get_bye_limit() {
         "{rest}"
     );
     assert!(rest.matches("n OK").count() <= 5, "{rest}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Exposure: allow and deny lists, PROXY protocol, plaintext authentication by network
+// ---------------------------------------------------------------------------------------
+
+fn networks(list: &[&str]) -> Vec<portcullis_auth::IpNetwork> {
+    list.iter().map(|text| text.parse().unwrap()).collect()
+}
+
+async fn start_rules(rules: ExposureRules) -> Running {
+    start_full(
+        ConnectionLimits::default(),
+        GuardConfig::default(),
+        tempfile::tempdir().unwrap(),
+        rules,
+    )
+    .await
+}
+
+const NOT_ACCEPTED_BYE: &str =
+    "* BYE [UNAVAILABLE] Connections from your address are not accepted here\r\n";
+
+#[tokio::test]
+async fn deny_and_allow_lists_refuse_before_tls_on_both_ports() {
+    let running = start_rules(ExposureRules {
+        allow: networks(&["127.0.0.0/24"]),
+        deny: networks(&["127.0.0.3"]),
+        ..ExposureRules::default()
+    })
+    .await;
+    for port in [running.imaps, running.imap] {
+        // Denied (though allowed by the /24), and not in the allow list: a plaintext BYE.
+        let mut tcp = connect_from("127.0.0.3", port).await;
+        assert_eq!(read_to_close(&mut tcp).await, NOT_ACCEPTED_BYE, "{port}");
+        let mut tcp = connect_from("127.0.1.1", port).await;
+        assert_eq!(read_to_close(&mut tcp).await, NOT_ACCEPTED_BYE, "{port}");
+    }
+    // Allowed: served as usual.
+    let tcp = connect_from("127.0.0.2", running.imaps).await;
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+}
+
+fn proxy_rules() -> ExposureRules {
+    ExposureRules {
+        proxy_protocol: true,
+        trusted_proxies: networks(&["127.0.0.1"]),
+        deny: networks(&["198.51.100.0/24"]),
+        ..ExposureRules::default()
+    }
+}
+
+/// A PROXY v2 header for a TCP4 client.
+fn v2_header(client: std::net::SocketAddrV4) -> Vec<u8> {
+    let mut header = portcullis_net::proxy::V2_SIGNATURE.to_vec();
+    header.extend([0x21, 0x11, 0x00, 0x0C]);
+    header.extend(client.ip().octets());
+    header.extend([127, 0, 0, 1]);
+    header.extend(client.port().to_be_bytes());
+    header.extend(993_u16.to_be_bytes());
+    header
+}
+
+#[tokio::test]
+async fn proxy_headers_are_taken_from_trusted_proxies_only() {
+    let running = start_rules(proxy_rules()).await;
+    // Not a trusted proxy, with or without a header: refused before anything is read.
+    for port in [running.imap, running.imaps] {
+        let mut tcp = connect_from("127.0.0.2", port).await;
+        send(&mut tcp, "PROXY TCP4 192.0.2.7 127.0.0.1 40000 143\r\n").await;
+        assert_eq!(read_to_close(&mut tcp).await, NOT_ACCEPTED_BYE, "{port}");
+    }
+    // A trusted proxy without a header, or with a broken one: closed.
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(&mut tcp, "a LOGIN alice secret\r\n").await;
+    assert_eq!(
+        read_to_close(&mut tcp).await,
+        "* BYE Invalid PROXY protocol header\r\n"
+    );
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(&mut tcp, "PROXY TCP4 192.0.2.7 127.0.0.1 40000\r\n").await;
+    assert_eq!(
+        read_to_close(&mut tcp).await,
+        "* BYE Invalid PROXY protocol header\r\n"
+    );
+    // A v1 header, then IMAP on the same bytes: the session runs for the client.
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(
+        &mut tcp,
+        "PROXY TCP4 192.0.2.7 127.0.0.1 40000 143\r\na NOOP\r\n",
+    )
+    .await;
+    let mut reader = BufReader::new(tcp);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    assert_eq!(line(&mut reader).await, "a OK completed\r\n");
+    // A v2 header, then TLS right behind it.
+    let mut tcp = TcpStream::connect(running.imaps).await.unwrap();
+    tcp.write_all(&v2_header("192.0.2.8:40001".parse().unwrap()))
+        .await
+        .unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(line(&mut reader).await.starts_with("a OK"));
+    // The deny list sees the client's address, not the proxy's.
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(&mut tcp, "PROXY TCP4 198.51.100.9 127.0.0.1 40000 143\r\n").await;
+    assert_eq!(read_to_close(&mut tcp).await, NOT_ACCEPTED_BYE);
+    // LOCAL (a health check of the proxy): the proxy's own address stands.
+    let mut local = portcullis_net::proxy::V2_SIGNATURE.to_vec();
+    local.extend([0x20, 0x00, 0x00, 0x00]);
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    tcp.write_all(&local).await.unwrap();
+    let mut reader = BufReader::new(tcp);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+}
+
+#[tokio::test]
+async fn bans_and_caps_apply_to_the_proxied_address() {
+    let running = start_rules(proxy_rules()).await;
+    for _ in 0..10 {
+        running
+            .ctx
+            .guard
+            .login_failed("203.0.113.9".parse().unwrap(), "root");
+    }
+    // The banned client behind the proxy gets the ban's BYE; the proxy is not banned.
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(&mut tcp, "PROXY TCP4 203.0.113.9 127.0.0.1 40000 143\r\n").await;
+    assert_eq!(read_to_close(&mut tcp).await, BANNED_BYE);
+    let mut tcp = TcpStream::connect(running.imap).await.unwrap();
+    send(&mut tcp, "PROXY TCP4 203.0.113.10 127.0.0.1 40000 143\r\n").await;
+    let mut reader = BufReader::new(tcp);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    // A failed login behind the proxy counts against the client's address.
+    let mut tcp = TcpStream::connect(running.imaps).await.unwrap();
+    tcp.write_all(&v2_header("203.0.113.11:40002".parse().unwrap()))
+        .await
+        .unwrap();
+    let tls = connector(&running)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    assert!(line(&mut reader).await.starts_with("* OK"));
+    send(reader.get_mut(), "a LOGIN alice wrong\r\n").await;
+    assert!(
+        line(&mut reader)
+            .await
+            .starts_with("a NO [AUTHENTICATIONFAILED]")
+    );
+    // Nine more make ten: the ban shows that the first was counted for the client.
+    let client = "203.0.113.11".parse().unwrap();
+    for _ in 0..9 {
+        running.ctx.guard.login_failed(client, "root");
+    }
+    assert!(running.ctx.guard.banned(client).is_some());
+    assert!(
+        running
+            .ctx
+            .guard
+            .banned("127.0.0.1".parse().unwrap())
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn plaintext_login_only_for_the_listeners_plaintext_networks() {
+    let running = start_rules(ExposureRules {
+        plaintext_auth_networks: networks(&["127.0.0.2"]),
+        ..ExposureRules::default()
+    })
+    .await;
+    // From the named network: AUTH=PLAIN before TLS, and LOGIN works.
+    let tcp = connect_from("127.0.0.2", running.imap).await;
+    let mut reader = BufReader::new(tcp);
+    let greeting = line(&mut reader).await;
+    assert!(greeting.contains("STARTTLS AUTH=PLAIN]"), "{greeting}");
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(line(&mut reader).await.starts_with("a OK [CAPABILITY"));
+    // From anywhere else: LOGINDISABLED and PRIVACYREQUIRED, as without the setting.
+    let tcp = connect_from("127.0.0.3", running.imap).await;
+    let mut reader = BufReader::new(tcp);
+    let greeting = line(&mut reader).await;
+    assert!(greeting.contains("STARTTLS LOGINDISABLED]"), "{greeting}");
+    send(reader.get_mut(), "a LOGIN alice secret\r\n").await;
+    assert!(
+        line(&mut reader)
+            .await
+            .starts_with("a NO [PRIVACYREQUIRED]")
+    );
 }

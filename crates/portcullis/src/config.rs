@@ -4,7 +4,10 @@
 
 use anyhow::{Context, bail};
 use portcullis_auth::{ConnectionCaps, GuardConfig, IpNetwork, ThrottleConfig};
-use portcullis_net::{ConnectionLimits, LmtpAddress, NetConfig, TlsSource};
+use portcullis_net::{
+    ConnectionLimits, DEFAULT_RELOAD_INTERVAL, ExposureRules, ListenerConfig, ListenerKind,
+    LmtpAddress, NamedCertificate, NetConfig, TlsConfig, TlsSource, parse_sni_name,
+};
 use portcullis_proto::framing::FrameLimits;
 use portcullis_session::SessionConfig;
 use portcullis_session::quirks::{ClientRule, Pattern, QuirkConfig};
@@ -12,6 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::{AuditFormat, AuditSink};
@@ -24,7 +28,11 @@ struct RawConfig {
     hostname: Option<String>,
     #[serde(default)]
     listen: RawListen,
+    #[serde(default)]
+    listener: Vec<RawListener>,
     tls: Option<RawTls>,
+    #[serde(default)]
+    metrics: RawMetrics,
     #[serde(default)]
     lmtp: RawLmtp,
     #[serde(default)]
@@ -57,11 +65,37 @@ struct RawClientRule {
     enable: Vec<String>,
 }
 
+/// `[listen]`: the usual listeners and their exposure rules.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawListen {
     imaps: Option<Vec<SocketAddr>>,
     imap: Option<Vec<SocketAddr>>,
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
+    proxy_protocol: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    plaintext_auth_networks: Option<Vec<String>>,
+}
+
+/// `[[listener]]`: one more listener with rules of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListener {
+    kind: String,
+    address: SocketAddr,
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
+    proxy_protocol: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    plaintext_auth_networks: Option<Vec<String>>,
+}
+
+/// `[metrics]`: the Prometheus endpoint, off unless `listen` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +109,18 @@ struct RawLmtp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTls {
+    certificate: Option<PathBuf>,
+    key: Option<PathBuf>,
+    reload_interval_secs: Option<u64>,
+    #[serde(default)]
+    certificates: Vec<RawNamedCertificate>,
+}
+
+/// `[[tls.certificates]]`: a certificate chosen by SNI.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNamedCertificate {
+    names: Vec<String>,
     certificate: PathBuf,
     key: PathBuf,
 }
@@ -192,6 +238,12 @@ pub(crate) struct Settings {
     pub(crate) audit: AuditSink,
     /// Their format.
     pub(crate) audit_format: AuditFormat,
+    /// The Prometheus endpoint's address (`None`: off).
+    pub(crate) metrics: Option<SocketAddr>,
+    /// The rules of the `[listen]` listeners (for `config check`).
+    listen_rules: Arc<ExposureRules>,
+    /// How many of `net.listeners` come from `[listen]` (they come first).
+    listen_count: usize,
 }
 
 /// RFC 9051 5.4: an authenticated client must not be logged out sooner than this.
@@ -248,13 +300,13 @@ impl Settings {
         };
         let imaps = pick(
             &overrides.imaps,
-            raw.listen.imaps,
+            raw.listen.imaps.clone(),
             &["0.0.0.0:993", "[::]:993"],
             "127.0.0.1:1993",
         );
         let imap = pick(
             &overrides.imap,
-            raw.listen.imap,
+            raw.listen.imap.clone(),
             &["0.0.0.0:143", "[::]:143"],
             "127.0.0.1:1143",
         );
@@ -275,18 +327,12 @@ impl Settings {
         if unix_mode & !0o777 != 0 {
             bail!("lmtp.unix_mode must be a permission mode such as 0o660");
         }
-        if imaps.is_empty() && imap.is_empty() {
-            bail!("no listener configured: set listen.imaps or listen.imap");
+        let (listeners, listen_rules) = listeners(&raw.listen, &raw.listener, &imaps, &imap)?;
+        let listen_count = imaps.len() + imap.len();
+        if listeners.is_empty() {
+            bail!("no listener configured: set listen.imaps, listen.imap or a [[listener]]");
         }
-        let tls = match raw.tls {
-            Some(tls) => TlsSource::Files {
-                certificate: tls.certificate,
-                key: tls.key,
-            },
-            None => TlsSource::SelfSigned {
-                dir: data_dir.join("tls"),
-            },
-        };
+        let tls = tls(raw.tls, &data_dir)?;
         let limits = limits(&raw.limits)?;
         let guard = GuardConfig {
             throttle: throttle(&raw.throttle)?,
@@ -321,8 +367,7 @@ impl Settings {
                 max_connections: raw.lmtp.max_connections.unwrap_or(100).max(1),
             },
             net: NetConfig {
-                imaps,
-                imap,
+                listeners,
                 lmtp,
                 tls,
                 limits,
@@ -334,6 +379,9 @@ impl Settings {
             guard,
             audit,
             audit_format: raw.log.audit_format.unwrap_or(AuditFormat::Text),
+            metrics: raw.metrics.listen,
+            listen_rules,
+            listen_count,
         })
     }
 
@@ -342,7 +390,8 @@ impl Settings {
         let limits = &self.net.limits;
         let caps = &self.guard.connections;
         let throttle = &self.guard.throttle;
-        let tls = match &self.net.tls {
+        let tls = &self.net.tls;
+        let default = match &tls.default {
             TlsSource::Files { certificate, key } => format!(
                 "certificate {} key {}",
                 certificate.display(),
@@ -350,20 +399,51 @@ impl Settings {
             ),
             TlsSource::SelfSigned { dir } => format!("self-signed, kept in {}", dir.display()),
         };
-        let list = |addresses: &[SocketAddr]| {
+        let list = |addresses: Vec<SocketAddr>| {
             addresses
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        [
+        let (listen, extra) = self.net.listeners.split_at(self.listen_count);
+        let mut lines = vec![
             format!("mode                  {:?}", self.mode),
             format!("data_dir              {}", self.data_dir.display()),
-            format!("listen.imaps          {}", list(&self.net.imaps)),
-            format!("listen.imap           {}", list(&self.net.imap)),
-            format!("hostname              {}", self.hostname),
-            format!("tls                   {tls}"),
+            format!(
+                "listen.imaps          {}",
+                list(addresses(listen, ListenerKind::Imaps))
+            ),
+            format!(
+                "listen.imap           {}",
+                list(addresses(listen, ListenerKind::Imap))
+            ),
+        ];
+        lines.extend(describe_rules("listen.", &self.listen_rules));
+        for (i, config) in extra.iter().enumerate() {
+            lines.push(format!(
+                "listener[{i}]           {} {}",
+                config.kind.as_str(),
+                config.address
+            ));
+            lines.extend(describe_rules(&format!("listener[{i}]."), &config.rules));
+        }
+        lines.push(format!("hostname              {}", self.hostname));
+        lines.push(format!("tls                   {default}"));
+        for named in &tls.named {
+            lines.push(format!(
+                "tls.certificates      {} → certificate {} key {}",
+                named.names.join(", "),
+                named.certificate.display(),
+                named.key.display()
+            ));
+        }
+        lines.push(format!(
+            "tls.reload_interval_secs {}",
+            tls.reload_interval
+                .map_or_else(|| "0 (SIGHUP only)".to_owned(), |d| d.as_secs().to_string())
+        ));
+        lines.extend([
             format!(
                 "lmtp.listen           {}",
                 self.net
@@ -436,9 +516,230 @@ impl Settings {
                 "quirks                {}",
                 describe_quirks(&self.session.quirks)
             ),
-        ]
-        .join("\n")
+            format!(
+                "metrics.listen        {}",
+                self.metrics
+                    .map_or_else(|| "off".to_owned(), |address| address.to_string())
+            ),
+        ]);
+        lines.join("\n")
     }
+}
+
+/// The addresses of one kind among `listeners`.
+fn addresses(listeners: &[ListenerConfig], kind: ListenerKind) -> Vec<SocketAddr> {
+    listeners
+        .iter()
+        .filter(|l| l.kind == kind)
+        .map(|l| l.address)
+        .collect()
+}
+
+/// `config check`'s lines for a listener's exposure rules.
+fn describe_rules(prefix: &str, rules: &ExposureRules) -> Vec<String> {
+    let list = |networks: &[IpNetwork], empty: &str| {
+        if networks.is_empty() {
+            empty.to_owned()
+        } else {
+            networks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let key = |name: &str| format!("{prefix}{name}");
+    vec![
+        format!("{:<21} {}", key("allow"), list(&rules.allow, "any address")),
+        format!("{:<21} {}", key("deny"), list(&rules.deny, "none")),
+        format!(
+            "{:<21} {}",
+            key("proxy_protocol"),
+            if rules.proxy_protocol {
+                format!(
+                    "on, trusted proxies {}",
+                    list(&rules.trusted_proxies, "none")
+                )
+            } else {
+                "off".to_owned()
+            }
+        ),
+        format!(
+            "{} {}",
+            key("plaintext_auth_networks"),
+            list(
+                &rules.plaintext_auth_networks,
+                "none (LOGINDISABLED before TLS)"
+            )
+        ),
+    ]
+}
+
+/// Networks in CIDR notation from `key`.
+fn networks(list: Option<&Vec<String>>, key: &str) -> anyhow::Result<Vec<IpNetwork>> {
+    list.into_iter()
+        .flatten()
+        .map(|text| text.parse::<IpNetwork>().with_context(|| key.to_owned()))
+        .collect()
+}
+
+/// A listener's rules from its keys (`prefix` names them in errors), validated: PROXY
+/// protocol needs its trusted proxies and the other way round; no network of plaintext
+/// authentication is everyone.
+fn rules(
+    prefix: &str,
+    allow: Option<&Vec<String>>,
+    deny: Option<&Vec<String>>,
+    proxy_protocol: Option<bool>,
+    trusted_proxies: Option<&Vec<String>>,
+    plaintext_auth_networks: Option<&Vec<String>>,
+) -> anyhow::Result<ExposureRules> {
+    let rules = ExposureRules {
+        allow: networks(allow, &format!("{prefix}allow"))?,
+        deny: networks(deny, &format!("{prefix}deny"))?,
+        proxy_protocol: proxy_protocol.unwrap_or(false),
+        trusted_proxies: networks(trusted_proxies, &format!("{prefix}trusted_proxies"))?,
+        plaintext_auth_networks: networks(
+            plaintext_auth_networks,
+            &format!("{prefix}plaintext_auth_networks"),
+        )?,
+    };
+    if rules.proxy_protocol && rules.trusted_proxies.is_empty() {
+        bail!(
+            "{prefix}proxy_protocol needs {prefix}trusted_proxies (the load balancers' addresses)"
+        );
+    }
+    if !rules.proxy_protocol && !rules.trusted_proxies.is_empty() {
+        bail!("{prefix}trusted_proxies is set but {prefix}proxy_protocol is not true");
+    }
+    if let Some(everyone) = rules.plaintext_auth_networks.iter().find(|n| n.is_empty()) {
+        bail!(
+            "{prefix}plaintext_auth_networks must name networks, not every address ({everyone}): \
+             clients elsewhere should use TLS"
+        );
+    }
+    Ok(rules)
+}
+
+/// The `[listen]` listeners (command-line addresses replace the file's), then every
+/// `[[listener]]`.
+fn listeners(
+    listen: &RawListen,
+    extra: &[RawListener],
+    imaps: &[SocketAddr],
+    imap: &[SocketAddr],
+) -> anyhow::Result<(Vec<ListenerConfig>, Arc<ExposureRules>)> {
+    let shared = Arc::new(rules(
+        "listen.",
+        listen.allow.as_ref(),
+        listen.deny.as_ref(),
+        listen.proxy_protocol,
+        listen.trusted_proxies.as_ref(),
+        listen.plaintext_auth_networks.as_ref(),
+    )?);
+    let mut listeners: Vec<ListenerConfig> = imaps
+        .iter()
+        .map(|a| (ListenerKind::Imaps, *a))
+        .chain(imap.iter().map(|a| (ListenerKind::Imap, *a)))
+        .map(|(kind, address)| ListenerConfig {
+            kind,
+            address,
+            rules: shared.clone(),
+        })
+        .collect();
+    for (i, raw) in extra.iter().enumerate() {
+        let prefix = format!("listener[{i}].");
+        let kind = match raw.kind.as_str() {
+            "imaps" => ListenerKind::Imaps,
+            "imap" => ListenerKind::Imap,
+            other => bail!("{prefix}kind must be \"imaps\" or \"imap\", not {other:?}"),
+        };
+        let rules = rules(
+            &prefix,
+            raw.allow.as_ref(),
+            raw.deny.as_ref(),
+            raw.proxy_protocol,
+            raw.trusted_proxies.as_ref(),
+            raw.plaintext_auth_networks.as_ref(),
+        )?;
+        if kind == ListenerKind::Imaps && !rules.plaintext_auth_networks.is_empty() {
+            bail!(
+                "{prefix}plaintext_auth_networks applies to imap listeners only (imaps is TLS from the start)"
+            );
+        }
+        listeners.push(ListenerConfig {
+            kind,
+            address: raw.address,
+            rules: Arc::new(rules),
+        });
+    }
+    for (i, listener) in listeners.iter().enumerate() {
+        // Port 0 (the system chooses) may repeat.
+        if listener.address.port() != 0
+            && listeners[..i].iter().any(|l| l.address == listener.address)
+        {
+            bail!("{} is configured twice as a listener", listener.address);
+        }
+    }
+    Ok((listeners, shared))
+}
+
+/// `[tls]`: the default certificate (files, or the generated one in `data_dir/tls`), the
+/// named ones, and the reload interval.
+fn tls(raw: Option<RawTls>, data_dir: &Path) -> anyhow::Result<TlsConfig> {
+    let self_signed = TlsSource::SelfSigned {
+        dir: data_dir.join("tls"),
+    };
+    let Some(raw) = raw else {
+        return Ok(TlsConfig::single(self_signed));
+    };
+    let mut named: Vec<NamedCertificate> = Vec::new();
+    for (i, entry) in raw.certificates.into_iter().enumerate() {
+        if entry.names.is_empty() {
+            bail!("tls.certificates[{i}].names must name at least one host");
+        }
+        let names = entry
+            .names
+            .iter()
+            .map(|name| {
+                parse_sni_name(name)
+                    .map_err(|e| anyhow::anyhow!("tls.certificates[{i}].names: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(name) = names
+            .iter()
+            .find(|name| named.iter().any(|other| other.names.contains(name)))
+        {
+            bail!("tls.certificates[{i}].names: {name} is already another certificate's");
+        }
+        named.push(NamedCertificate {
+            names,
+            certificate: entry.certificate,
+            key: entry.key,
+        });
+    }
+    let default = match (raw.certificate, raw.key) {
+        (Some(certificate), Some(key)) => TlsSource::Files { certificate, key },
+        (None, None) => match named.first() {
+            // Without a default of its own, the first named certificate is it.
+            Some(first) => TlsSource::Files {
+                certificate: first.certificate.clone(),
+                key: first.key.clone(),
+            },
+            None => self_signed,
+        },
+        _ => bail!("tls.certificate and tls.key go together"),
+    };
+    let reload_interval = match raw.reload_interval_secs {
+        None => Some(DEFAULT_RELOAD_INTERVAL),
+        Some(0) => None,
+        Some(secs) => Some(Duration::from_secs(secs)),
+    };
+    Ok(TlsConfig {
+        default,
+        named,
+        reload_interval,
+    })
 }
 
 /// `config check`'s line for `[quirks]`.
@@ -647,6 +948,27 @@ data_dir = "/var/lib/portcullis"
 imaps = ["0.0.0.0:993", "[::]:993"]
 # Plaintext with STARTTLS; LOGIN is refused until TLS is up. Set to [] to disable port 143.
 imap = ["0.0.0.0:143", "[::]:143"]
+# Who may connect to the listeners above, in CIDR, judged at connect before any TLS (a
+# refused address gets one plaintext "* BYE" and is audited). An empty allow list admits
+# every address; deny wins over allow. Internal network only: allow = ["10.0.0.0/8"]
+allow = []
+deny = []
+# Behind a load balancer speaking the PROXY protocol (v1 or v2: HAProxy send-proxy, nginx
+# proxy_protocol, AWS NLB...): only trusted_proxies may connect, each connection must start
+# with a header, and the client address it carries is what bans, limits, allow/deny and the
+# audit log see. Connections from anywhere else are refused.
+proxy_protocol = false
+trusted_proxies = []
+# Client networks that may log in without TLS on the plaintext listeners (they are offered
+# AUTH=PLAIN instead of LOGINDISABLED; every such login is audited). Empty: nobody.
+plaintext_auth_networks = []
+
+# More listeners, each with rules of its own (the keys above, with a kind and an address):
+#[[listener]]
+#kind = "imap"
+#address = "10.0.0.1:143"
+#allow = ["10.0.0.0/8"]
+#plaintext_auth_networks = ["10.0.0.0/8"]
 
 # Name in the LMTP greeting (default: /etc/hostname).
 #hostname = "mail.example.org"
@@ -666,6 +988,17 @@ max_connections = 100
 #[tls]
 #certificate = "/etc/portcullis/tls/fullchain.pem"
 #key = "/etc/portcullis/tls/privkey.pem"
+# Certificates and keys are read again on SIGHUP and when their files change (looked at
+# every reload_interval_secs; 0: on SIGHUP only). Open connections keep the certificate they
+# began with; a file that fails to load keeps the previous certificate (logged as an error).
+# Expiry within 30 days is warned about at start, on reload and daily.
+#reload_interval_secs = 5
+# More certificates, chosen by the name a client asks for (SNI); a client without SNI, or
+# asking for another name, gets the one above.
+#[[tls.certificates]]
+#names = ["mail.example.org", "*.example.net"]
+#certificate = "/etc/portcullis/tls/mail.example.org.pem"
+#key = "/etc/portcullis/tls/mail.example.org.key"
 
 [limits]
 # Connections served at once; more are refused with BYE [LIMIT].
@@ -729,6 +1062,11 @@ max_tracked = 100000
 # with a longer list of vanished messages.
 expunge_retention_days = 30
 
+[metrics]
+# A Prometheus endpoint (plain HTTP, GET /metrics): certificate expiry, connections, logins,
+# active bans. Off unless set; keep it on loopback (it has no authentication).
+#listen = "127.0.0.1:9993"
+
 [log]
 # "text" or "json".
 format = "text"
@@ -763,9 +1101,36 @@ mod tests {
     #[test]
     fn the_template_is_valid_and_gives_production_defaults() {
         let settings = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e:#}"));
-        assert_eq!(settings.net.imaps.len(), 2);
-        assert_eq!(settings.net.imaps[0].port(), 993);
-        assert_eq!(settings.net.imap[0].port(), 143);
+        let imaps = settings.net.addresses(ListenerKind::Imaps);
+        assert_eq!(imaps.len(), 2);
+        assert_eq!(imaps[0].port(), 993);
+        assert_eq!(settings.net.addresses(ListenerKind::Imap)[0].port(), 143);
+        // Exposure: open to every address, no PROXY protocol, no plaintext login; the
+        // certificates are watched; no metrics endpoint.
+        assert!(
+            settings
+                .net
+                .listeners
+                .iter()
+                .all(|l| *l.rules == ExposureRules::default())
+        );
+        assert_eq!(
+            settings.net.tls.reload_interval,
+            Some(DEFAULT_RELOAD_INTERVAL)
+        );
+        assert!(settings.net.tls.named.is_empty());
+        assert_eq!(settings.metrics, None);
+        let shown = settings.describe();
+        for line in [
+            "listen.allow          any address",
+            "listen.deny           none",
+            "listen.proxy_protocol off",
+            "listen.plaintext_auth_networks none (LOGINDISABLED before TLS)",
+            "tls.reload_interval_secs 5",
+            "metrics.listen        off",
+        ] {
+            assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+        }
         assert_eq!(settings.data_dir, PathBuf::from("/var/lib/portcullis"));
         assert_eq!(settings.net.limits.idle_timeout.as_secs(), 1800);
         assert_eq!(
@@ -938,10 +1303,183 @@ mod tests {
         let settings = Settings::from_raw(RawConfig::default(), Mode::Development, &overrides)
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(
-            settings.net.imaps,
+            settings.net.addresses(ListenerKind::Imaps),
             vec!["127.0.0.1:1993".parse().unwrap_or_else(|e| panic!("{e}"))]
         );
-        assert_eq!(settings.net.imap[0].port(), 0);
+        assert_eq!(settings.net.addresses(ListenerKind::Imap)[0].port(), 0);
         assert_eq!(settings.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    fn error(text: &str) -> String {
+        parse(text)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn exposure_rules_per_listener_are_read_and_validated() {
+        let settings = parse(
+            "[listen]\nimaps = [\"0.0.0.0:993\"]\nimap = []\ndeny = [\"192.0.2.0/24\"]\n\
+             [[listener]]\nkind = \"imap\"\naddress = \"10.0.0.1:143\"\n\
+             allow = [\"10.0.0.0/8\"]\nplaintext_auth_networks = [\"10.1.0.0/16\"]\n\
+             [[listener]]\nkind = \"imaps\"\naddress = \"0.0.0.0:10993\"\n\
+             proxy_protocol = true\ntrusted_proxies = [\"10.0.0.5\", \"10.0.0.6\"]\n\
+             [metrics]\nlisten = \"127.0.0.1:9993\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let listeners = &settings.net.listeners;
+        assert_eq!(listeners.len(), 3);
+        assert_eq!(listeners[0].rules.deny.len(), 1);
+        assert_eq!(listeners[1].kind, ListenerKind::Imap);
+        assert!(
+            listeners[1]
+                .rules
+                .plaintext_auth_allowed("10.1.2.3".parse().unwrap_or_else(|e| panic!("{e}")))
+        );
+        assert!(
+            listeners[1].rules.deny.is_empty(),
+            "[listen]'s rules are its own"
+        );
+        assert!(listeners[2].rules.proxy_protocol);
+        assert_eq!(
+            settings.metrics,
+            Some("127.0.0.1:9993".parse().unwrap_or_else(|e| panic!("{e}")))
+        );
+        let shown = settings.describe();
+        for line in [
+            "listen.imap           \n",
+            "listen.deny           192.0.2.0/24",
+            "listener[0]           imap 10.0.0.1:143",
+            "listener[0].allow     10.0.0.0/8",
+            "listener[0].plaintext_auth_networks 10.1.0.0/16",
+            "listener[1]           imaps 0.0.0.0:10993",
+            "listener[1].proxy_protocol on, trusted proxies 10.0.0.5/32, 10.0.0.6/32",
+            "metrics.listen        127.0.0.1:9993",
+        ] {
+            assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+        }
+        for (text, expected) in [
+            (
+                "[listen]\nproxy_protocol = true\n",
+                "listen.proxy_protocol needs listen.trusted_proxies",
+            ),
+            (
+                "[listen]\ntrusted_proxies = [\"10.0.0.5\"]\n",
+                "listen.trusted_proxies is set but listen.proxy_protocol is not true",
+            ),
+            ("[listen]\nallow = [\"10.0.0.1/8\"]\n", "listen.allow"),
+            ("[listen]\ndeny = [\"nonsense\"]\n", "listen.deny"),
+            (
+                "[listen]\nplaintext_auth_networks = [\"0.0.0.0/0\"]\n",
+                "must name networks, not every address",
+            ),
+            (
+                "[[listener]]\nkind = \"imaps\"\naddress = \"127.0.0.1:1\"\nplaintext_auth_networks = [\"10.0.0.0/8\"]\n",
+                "listener[0].plaintext_auth_networks applies to imap listeners only",
+            ),
+            (
+                "[[listener]]\nkind = \"pop3\"\naddress = \"127.0.0.1:1\"\n",
+                "listener[0].kind must be",
+            ),
+            (
+                "[[listener]]\nkind = \"imaps\"\naddress = \"0.0.0.0:993\"\n",
+                "0.0.0.0:993 is configured twice",
+            ),
+            (
+                "[[listener]]\nkind = \"imaps\"\nadress = \"127.0.0.1:1\"\n",
+                "adress",
+            ),
+            (
+                "[listen]\nimaps = []\nimap = []\n",
+                "no listener configured",
+            ),
+            (
+                "[metrics]\nlisten = \"localhost\"\n",
+                "invalid socket address",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+        // The plaintext port disabled, an internal-only IMAPS listener instead.
+        let internal = parse(
+            "[listen]\nimap = []\nimaps = []\n[[listener]]\nkind = \"imaps\"\n\
+             address = \"10.0.0.1:993\"\nallow = [\"10.0.0.0/8\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(internal.net.addresses(ListenerKind::Imap).is_empty());
+        assert_eq!(internal.net.listeners.len(), 1);
+    }
+
+    #[test]
+    fn named_certificates_and_the_reload_interval_are_read_and_validated() {
+        let settings = parse(
+            "[tls]\ncertificate = \"/etc/tls/default.pem\"\nkey = \"/etc/tls/default.key\"\n\
+             reload_interval_secs = 0\n\
+             [[tls.certificates]]\nnames = [\"Mail.Example.org\", \"*.example.net\"]\n\
+             certificate = \"/etc/tls/mail.pem\"\nkey = \"/etc/tls/mail.key\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let tls = &settings.net.tls;
+        assert_eq!(
+            tls.default,
+            TlsSource::Files {
+                certificate: "/etc/tls/default.pem".into(),
+                key: "/etc/tls/default.key".into()
+            }
+        );
+        assert_eq!(tls.named[0].names, ["mail.example.org", "*.example.net"]);
+        assert_eq!(tls.reload_interval, None);
+        let shown = settings.describe();
+        for line in [
+            "tls.certificates      mail.example.org, *.example.net → certificate /etc/tls/mail.pem key /etc/tls/mail.key",
+            "tls.reload_interval_secs 0 (SIGHUP only)",
+        ] {
+            assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+        }
+        // Named certificates only: the first is the default too.
+        let named_only = parse(
+            "[[tls.certificates]]\nnames = [\"mail.example.org\"]\n\
+             certificate = \"/c.pem\"\nkey = \"/k.pem\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            named_only.net.tls.default,
+            TlsSource::Files {
+                certificate: "/c.pem".into(),
+                key: "/k.pem".into()
+            }
+        );
+        for (text, expected) in [
+            (
+                "[tls]\ncertificate = \"/c.pem\"\n",
+                "tls.certificate and tls.key go together",
+            ),
+            (
+                "[[tls.certificates]]\nnames = []\ncertificate = \"/c\"\nkey = \"/k\"\n",
+                "tls.certificates[0].names must name at least one host",
+            ),
+            (
+                "[[tls.certificates]]\nnames = [\"192.0.2.1\"]\ncertificate = \"/c\"\nkey = \"/k\"\n",
+                "is an address",
+            ),
+            (
+                "[[tls.certificates]]\nnames = [\"a b\"]\ncertificate = \"/c\"\nkey = \"/k\"\n",
+                "is not a host name",
+            ),
+            (
+                "[[tls.certificates]]\nnames = [\"a.example\"]\ncertificate = \"/c\"\nkey = \"/k\"\n\
+                 [[tls.certificates]]\nnames = [\"A.example\"]\ncertificate = \"/c\"\nkey = \"/k\"\n",
+                "a.example is already another certificate's",
+            ),
+            (
+                "[[tls.certificates]]\nnames = [\"a.example\"]\ncertificate = \"/c\"\n",
+                "key",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.contains(expected), "{text}: {message}");
+        }
     }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod check;
 mod config;
 mod deliver;
+mod metrics;
 mod serve;
 mod users;
 

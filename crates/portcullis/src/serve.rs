@@ -1,10 +1,12 @@
 //! `portcullis serve`: opens the store, sets up TLS, binds the listeners (printing one line
-//! per listener), and serves until SIGTERM or SIGINT.
+//! per listener), and serves until SIGTERM or SIGINT. SIGHUP reloads the TLS certificates
+//! (so does a change of their files, watched by `portcullis_net::Certificates::watch`);
+//! `[metrics] listen` adds the Prometheus endpoint (`metrics.rs`).
 
 use anyhow::Context;
 use portcullis_auth::{Guard, PasswordVerifier, SystemClock, generate_password, hash_password};
 use portcullis_lmtp::{LmtpConfig, StoreDelivery};
-use portcullis_net::{LmtpService, Server, TlsSource};
+use portcullis_net::{Certificates, LmtpService, Server, TlsSource};
 use portcullis_session::ServerContext;
 use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::{DATABASE_FILE, SqliteStore};
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{LogFormat, Mode, Settings};
+use crate::metrics::{self, AuditCounts};
 
 /// The account created on the first development start.
 const DEMO_ACCOUNT: &str = "demo";
@@ -21,9 +24,12 @@ const DEMO_ACCOUNT: &str = "demo";
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
-    init_logging(&settings)?;
+    let audit_counts = settings.metrics.map(|_| Arc::new(AuditCounts::default()));
+    init_logging(&settings, audit_counts.clone())?;
     let runtime = crate::runtime()?;
     runtime.block_on(async {
+        // Before anything is printed: from then on, SIGHUP must not end the process.
+        let hangup = hangup_signal()?;
         let fresh = !settings.data_dir.join(DATABASE_FILE).exists();
         let store = Arc::new(
             SqliteStore::open(&settings.data_dir).with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?,
@@ -34,13 +40,23 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             create_demo_account(store.as_ref()).await?;
         }
         let tls = portcullis_net::load_tls(&settings.net.tls)?;
-        if let TlsSource::SelfSigned { dir } = &settings.net.tls {
+        if let TlsSource::SelfSigned { dir } = &settings.net.tls.default {
             let verb = if tls.generated { "generated" } else { "using" };
             tracing::warn!(dir = %dir.display(), "{verb} a self-signed certificate: clients will warn until a real one is configured");
         }
-        tracing::info!(sha256 = %tls.fingerprint, "TLS certificate");
-        warn_if_expiring(&tls);
-        println!("certificate SHA-256 {}", tls.fingerprint);
+        for certificate in tls.certificates.status() {
+            tracing::info!(certificate = %certificate.label, sha256 = %certificate.fingerprint, "TLS certificate");
+            if certificate.names.is_empty() {
+                println!("certificate SHA-256 {}", certificate.fingerprint);
+            } else {
+                println!(
+                    "certificate SHA-256 {} for {}",
+                    certificate.fingerprint,
+                    certificate.names.join(", ")
+                );
+            }
+        }
+        tls.certificates.warn_if_expiring();
         let ctx = Arc::new(ServerContext {
             guard: Arc::new(Guard::new(settings.guard.clone(), Arc::new(SystemClock))),
             ..ServerContext::new(
@@ -60,6 +76,21 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             unix_mode: settings.lmtp.unix_mode,
         };
         let server = Server::bind(&settings.net, &tls, ctx, Some(lmtp)).await?;
+        let metrics = match (settings.metrics, audit_counts) {
+            (Some(address), Some(audit)) => {
+                let listener = metrics::bind(address).await?;
+                let address = listener.local_addr()?;
+                println!("metrics listening on {address}");
+                tracing::info!(listener = "metrics", %address, "listening");
+                let sources = metrics::Sources {
+                    audit,
+                    net: server.stats(),
+                    certificates: tls.certificates.clone(),
+                };
+                Some(tokio::spawn(metrics::serve(listener, sources)))
+            }
+            _ => None,
+        };
         for (kind, address) in server.local_addrs() {
             println!("{} listening on {address}", kind.as_str());
             tracing::info!(listener = kind.as_str(), %address, "listening");
@@ -72,9 +103,16 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             store.clone() as Arc<dyn Store>,
             settings.store.expunge_retention,
         ));
+        let watcher = tokio::spawn(tls.certificates.clone().watch());
+        let reloader = tokio::spawn(reload_on_hangup(hangup, tls.certificates.clone()));
         server.run(shutdown_signal()).await;
         // A prune already handed to the store's writer still commits; only the wait ends.
         pruner.abort();
+        watcher.abort();
+        reloader.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         tracing::info!("stopped");
         Ok(())
     })
@@ -98,23 +136,38 @@ async fn prune_expunge_log(store: Arc<dyn Store>, retention: Duration) {
     }
 }
 
-/// Logs a warning when the certificate ends within the warning period.
-fn warn_if_expiring(tls: &portcullis_net::TlsSetup) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    match tls.not_after {
-        Some(end) if end <= now => {
-            tracing::error!(not_after = end, "the TLS certificate has expired")
+/// SIGHUP, registered (so that it no longer ends the process).
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+fn hangup_signal() -> anyhow::Result<Hangup> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::hangup()).context("cannot handle SIGHUP")
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(())
+    }
+}
+
+/// Reloads the certificates on every SIGHUP.
+#[allow(clippy::unused_async)] // not unix: nothing to wait for
+async fn reload_on_hangup(hangup: Hangup, certificates: Arc<Certificates>) {
+    #[cfg(unix)]
+    {
+        let mut hangup = hangup;
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the TLS certificates");
+            certificates.reload();
         }
-        Some(end) if end - now < portcullis_net::EXPIRY_WARNING_DAYS * 86_400 => {
-            tracing::warn!(
-                days_left = (end - now) / 86_400,
-                "the TLS certificate expires soon"
-            )
-        }
-        Some(_) => {}
-        None => tracing::warn!("cannot read the TLS certificate's validity"),
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (hangup, certificates);
     }
 }
 
@@ -156,7 +209,7 @@ async fn shutdown_signal() {
 
 /// The main log on stderr (`[log] format`, `level`) and the audit log to its own
 /// destination (`[log] audit`, `audit_format`); audit events never reach the main log.
-fn init_logging(settings: &Settings) -> anyhow::Result<()> {
+fn init_logging(settings: &Settings, counts: Option<Arc<AuditCounts>>) -> anyhow::Result<()> {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::filter::{FilterExt, filter_fn};
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -175,6 +228,7 @@ fn init_logging(settings: &Settings) -> anyhow::Result<()> {
     tracing_subscriber::registry()
         .with(main.with_filter(filter.and(not_audit)))
         .with(crate::audit::layer(settings)?)
+        .with(counts.map(metrics::layer))
         .try_init()
         .context("cannot install the logger")?;
     Ok(())

@@ -76,4 +76,8 @@ pub struct ConnectionInfo {
     pub peer: SocketAddr,
     /// Whether the connection is already protected by TLS (implicit TLS port).
     pub tls: bool,
+    /// Whether LOGIN and AUTHENTICATE are allowed before TLS on this connection (the
+    /// listener's `plaintext_auth_networks` hold the client): `AUTH=PLAIN` is advertised
+    /// instead of `LOGINDISABLED`.
+    pub plaintext_auth_allowed: bool,
 }

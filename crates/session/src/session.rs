@@ -164,7 +164,7 @@ impl Session {
         capabilities(
             self.user.is_some(),
             self.tls,
-            config.allow_plaintext_auth,
+            config.allow_plaintext_auth || self.conn.plaintext_auth_allowed,
             config.append_limit,
         )
     }

@@ -48,7 +48,7 @@ impl Session {
     }
 
     fn require_privacy(&self) -> CommandResult<()> {
-        if self.tls || self.ctx.config.allow_plaintext_auth {
+        if self.tls || self.ctx.config.allow_plaintext_auth || self.conn.plaintext_auth_allowed {
             Ok(())
         } else {
             Err(Refusal::no(

@@ -100,6 +100,7 @@ impl Server {
         let info = ConnectionInfo {
             peer: peer.parse().unwrap(),
             tls,
+            plaintext_auth_allowed: false,
         };
         Client {
             session: Session::new(self.ctx.clone(), info),

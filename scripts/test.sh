@@ -7,7 +7,8 @@
 #     delivery tests), dovecot-imapd (a private instance is the reference server of the golden
 #     MIME cross-check), the real-client matrix (offlineimap3, fetchmail, getmail6, neomutt,
 #     tmux, nmap, openssl; docs/clients.md), fail2ban (only fail2ban-regex and a
-#     configuration test are run; the install forbids starting its service), a C compiler,
+#     configuration test are run; the install forbids starting its service), haproxy (run
+#     privately in front of Portcullis by the PROXY protocol test), a C compiler,
 #     python3-venv, only when missing;
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
@@ -85,6 +86,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # fail2ban: its filter and jail in contrib/ are checked against the real audit log
 # (tests/e2e/test_hardening.py). Its service is never started.
 command -v fail2ban-regex >/dev/null 2>&1 || missing+=(fail2ban)
+# HAProxy: a real PROXY protocol sender in front of Portcullis (tests/e2e/test_exposure.py).
+# Its service is never started either.
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ "${#missing[@]}" -gt 0 ]; then
     # No package installed here may start a service (the tests run private instances of
     # Postfix and Dovecot; fail2ban would start its daemon and watch system logs):
@@ -117,6 +121,7 @@ tmux -V
 nmap --version | sed -n 1p
 openssl version
 fail2ban-client --version | sed -n 1p
+haproxy -v | sed -n 1p
 
 # ---------------------------------------------------------------------------------------------
 section "python packages (tests/e2e/requirements.txt -> $VENV)"

@@ -1,7 +1,8 @@
 """Exposure control end to end (issue 6, item 3): per-listener allow and deny lists judged at
 connect before any TLS, the PROXY protocol from trusted proxies only (the client address it
-carries is what bans, limits and the audit log see), the plaintext port disabled, and LOGIN
-without TLS for named networks only — which `portcullis check` reports.
+carries is what bans, limits and the audit log see; also behind a real HAProxy), the
+plaintext port disabled, and LOGIN without TLS for named networks only — which
+`portcullis check` reports.
 
 Client addresses: 127.0.0.1 (also the trusted proxy) and 127.0.1.1, both on loopback.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
 from support import HOST, IO_TIMEOUT, RawIMAP, Server, binary_path, quote, run_cli, _die_with_parent
 
 OTHER = "127.0.1.1"
@@ -335,3 +337,100 @@ def test_plaintext_login_only_from_the_named_networks_and_check_reports_it(make_
     assert found["plain.login"] == "fail"
     shown = run_cli(["config", "check"], config=server.config).stdout
     assert "listen.plaintext_auth_networks 127.0.0.1/32" in shown, shown
+
+
+# ---------------------------------------------------------------------------------------------
+# A real load balancer: HAProxy with send-proxy (v1) and send-proxy-v2, health checks (LOCAL)
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 100
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend imaps_in
+    bind {host}:{imaps_front}
+    default_backend imaps_out
+backend imaps_out
+    # v2, and health checks that send the v2 LOCAL command.
+    server portcullis {host}:{imaps} send-proxy-v2 check inter 500ms check-send-proxy
+frontend imap_in
+    bind {host}:{imap_front}
+    default_backend imap_out
+backend imap_out
+    server portcullis {host}:{imap} send-proxy
+"""
+
+
+def test_through_haproxy_the_client_address_is_what_portcullis_sees(make_server, tmp_path):
+    haproxy = require_tool("haproxy")
+    server = make_server(config_text=config(tmp_path, "haproxy", listen=PROXIED, throttle="ip_ban_failures = 3"),
+                         users=("alice",), name="haproxy")
+    imaps_front, imap_front = free_port(), free_port()
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(HAPROXY_CONFIG.format(host=HOST, imaps_front=imaps_front, imap_front=imap_front,
+                                         imaps=server.imaps_port, imap=server.imap_port))
+    check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    log = open(tmp_path / "haproxy.log", "w+b")
+    proc = subprocess.Popen([haproxy, "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            preexec_fn=_die_with_parent)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection((HOST, imaps_front), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "haproxy.log").read_text()
+                time.sleep(0.1)
+        ctx = server.tls_context()
+        # IMAPS through send-proxy-v2 from 127.0.1.1: logged in, audited with that address.
+        client = Raw(connect(imaps_front, OTHER), ctx)
+        tagged, _ = client.command(f"LOGIN alice {quote(server.users['alice'])}")
+        assert b" OK [CAPABILITY" in tagged, tagged
+        client.close()
+        wait_for_audit(tmp_path, "haproxy", r"event=auth result=success ip=127\.0\.1\.1 port=\d+ user=alice ")
+        # Plaintext through send-proxy (v1): the greeting, then STARTTLS and a login.
+        plain = Raw(connect(imap_front, OTHER), None)
+        tagged, _ = plain.command("STARTTLS")
+        assert b" OK " in tagged, tagged
+        plain.starttls(ctx)
+        tagged, _ = plain.command(f"LOGIN alice {quote(server.users['alice'])}")
+        assert b" OK " in tagged, tagged
+        plain.close()
+        # Three wrong passwords from 127.0.1.1 ban 127.0.1.1, not HAProxy's address.
+        bad = Raw(connect(imaps_front, OTHER), ctx)
+        for i in range(2):
+            tagged, _ = bad.command(f"LOGIN alice {quote(f'wrong-{i}')}")
+            assert b"NO [AUTHENTICATIONFAILED]" in tagged, tagged
+        bad.send(b"x LOGIN alice wrong-2\r\n")
+        assert bad.read_response().startswith(b"x NO [AUTHENTICATIONFAILED]")
+        assert bad.expect_closed() == BANNED_BYE
+        wait_for_audit(tmp_path, "haproxy", r"event=ban scope=ip target=127\.0\.1\.1 ")
+        assert read_until_closed(connect(imap_front, OTHER)) == BANNED_BYE
+        fine = Raw(connect(imaps_front), ctx)
+        tagged, _ = fine.command(f"LOGIN alice {quote(server.users['alice'])}")
+        assert b" OK " in tagged, tagged
+        fine.close()
+        # HAProxy's health checks (LOCAL) were served, never refused.
+        assert not any("reason=proxy_header" in line or "untrusted_proxy" in line
+                       for line in audit_lines(tmp_path, "haproxy")), audit_lines(tmp_path, "haproxy")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

@@ -56,8 +56,8 @@ SCENARIO_TEXT = {
     "idle-scale": "N connections each LOGIN, SELECT INBOX and IDLE (at most 64 being set up "
     "at once), held for the hold time. Memory: RSS and PSS (from /proc/PID/smaps_rollup) "
     "summed over every server process (the server's process tree), measured at the end of "
-    "the hold, minus the same sum before the first connection, divided by the connections "
-    "held.",
+    "the hold, minus the same sum before the first connection (taken after a quiet settle "
+    "time), divided by the connections held.",
     "login-rate": "W workers repeat connect + full TLS handshake (no resumption) + greeting "
     "+ LOGIN + LOGOUT; users rotate over all accounts, after a warm-up that logs every "
     "account in once. Rate = completed cycles / duration; latencies are whole cycles.",

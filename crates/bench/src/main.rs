@@ -112,6 +112,9 @@ enum Command {
         /// Connections being set up at once.
         #[arg(long, default_value_t = 64)]
         ramp: usize,
+        /// Seconds of quiet before the memory baseline is measured.
+        #[arg(long, default_value_t = 15)]
+        settle: u64,
         /// Stop opening connections when the server's private resident memory passes this
         /// many MiB (default: half the memory available when the run starts; 0: no limit).
         #[arg(long)]
@@ -218,6 +221,7 @@ fn runs(command: Command) -> Vec<Run> {
             connections,
             duration,
             ramp,
+            settle,
             max_server_rss_mib,
         } => {
             let max_server_rss_kib = match max_server_rss_mib {
@@ -229,6 +233,7 @@ fn runs(command: Command) -> Vec<Run> {
                 connections,
                 duration: secs(duration),
                 ramp,
+                settle: secs(settle),
                 max_server_rss_kib,
             })]
         }
@@ -290,6 +295,7 @@ fn runs(command: Command) -> Vec<Run> {
                 connections: 10,
                 duration: secs(1),
                 ramp: 5,
+                settle: Duration::ZERO,
                 max_server_rss_kib: system::mem_available_kib().map(|k| k / 2),
             }),
             Run::Append(append::Options {

@@ -2,7 +2,7 @@
 //! fixed time while the server's memory is measured.
 //!
 //! Measured: the server's memory (RSS and PSS summed over all its processes) before any
-//! connection (the baseline) and at the end of the hold; per connection = (end − baseline)
+//! connection, after a quiet settle time (the baseline), and at the end of the hold; per connection = (end − baseline)
 //! / connections held. Setup runs with a bounded number of connections in progress. A
 //! connection the server closes or answers with BYE during the hold is a failure; so is
 //! one that cannot be set up. At the end each connection sends DONE and LOGOUT.
@@ -26,6 +26,8 @@ pub(crate) struct Options {
     pub(crate) duration: Duration,
     /// Connections being set up at once.
     pub(crate) ramp: usize,
+    /// Quiet time before the baseline is measured.
+    pub(crate) settle: Duration,
     /// Stop opening connections once the server's private resident memory passes this
     /// (the machine is shared: a server that needs more would take it down).
     pub(crate) max_server_rss_kib: Option<u64>,
@@ -58,6 +60,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     let mut out = Outcome::default();
     let limit = system::raise_nofile(opts.connections + 1024)?;
     out.put("nofile_limit", json!(limit));
+    // Let the server settle first (a multi-process server retires the processes that an
+    // earlier scenario left waiting for reuse): a baseline taken too early would include
+    // memory that is freed during the hold, and understate the cost per connection.
+    tokio::time::sleep(opts.settle).await;
     let baseline = if ctx.server.is_set() {
         Some(ctx.server.memory()?)
     } else {
@@ -203,6 +209,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     out.show("setup_s", "setup s", json!(setup_time.as_secs_f64()));
     out.put("setup_per_s", rate(established, setup_time));
     out.put("hold_s", json!(opts.duration.as_secs_f64()));
+    out.put("settle_s", json!(opts.settle.as_secs_f64()));
     if let (Some(base), Some(load)) = (baseline, loaded) {
         out.put("memory_baseline", base.to_json());
         out.put("memory_loaded", load.to_json());

@@ -18,6 +18,7 @@ mod clock;
 mod guard;
 mod network;
 mod password;
+mod pool;
 mod sasl;
 mod secret;
 mod throttle;

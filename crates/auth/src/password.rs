@@ -6,15 +6,15 @@
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 use crate::Secret;
 use crate::cache::AuthCache;
 use crate::clock::{Clock, SystemClock};
+use crate::pool::{self, VerifyPool, Workspace};
 
 /// A password could not be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +68,9 @@ pub fn generate_password() -> Secret<String> {
 #[derive(Debug, Clone)]
 pub struct PasswordVerifier {
     dummy_hash: Arc<str>,
-    /// argon2id costs 19 MiB and tens of milliseconds per verification: an unbounded number
-    /// at once would let a burst of logins exhaust memory. One permit per core.
-    permits: Arc<Semaphore>,
+    /// argon2id costs 19 MiB and tens of milliseconds per verification: a fixed set of
+    /// threads, one per core, each reusing its memory (see `pool`).
+    pool: Arc<VerifyPool>,
     cache: Arc<AuthCache>,
 }
 
@@ -108,10 +108,15 @@ impl PasswordVerifier {
         options: &VerifierOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<PasswordVerifier, PasswordError> {
-        let dummy_hash = hash_password(&Secret::new("portcullis-dummy-password".to_owned()))?;
+        let dummy_hash: Arc<str> =
+            hash_password(&Secret::new("portcullis-dummy-password".to_owned()))?.into();
+        let pool =
+            VerifyPool::start(options.parallelism, Arc::clone(&dummy_hash)).map_err(|e| {
+                PasswordError::Hash(format!("cannot start the verification threads: {e}"))
+            })?;
         Ok(PasswordVerifier {
-            dummy_hash: dummy_hash.into(),
-            permits: Arc::new(Semaphore::new(options.parallelism.max(1))),
+            dummy_hash,
+            pool: Arc::new(pool),
             cache: Arc::new(AuthCache::new(
                 options.cache_ttl,
                 options.cache_capacity,
@@ -120,9 +125,9 @@ impl PasswordVerifier {
         })
     }
 
-    /// Checks a login on the blocking threads, at most `parallelism` at once: a cache hit
-    /// for a recently verified (user, password, stored hash), else one argon2id
-    /// verification — against the dummy hash when `stored` is `None`.
+    /// Checks a login: a cache hit for a recently verified (user, password, stored hash),
+    /// else one argon2id verification on the verification threads — against the dummy hash
+    /// when `stored` is `None`.
     pub async fn check(
         &self,
         user: &str,
@@ -134,18 +139,12 @@ impl PasswordVerifier {
         {
             return true;
         }
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
-        let verifier = self.clone();
-        let (password, stored, verified) = tokio::task::spawn_blocking(move || {
-            let verified = verifier.verify_or_dummy(password.expose(), stored.as_deref());
-            (password, stored, verified)
-        })
-        .await
-        .unwrap_or_else(|_| (Secret::new(Vec::new()), None, false));
-        if let (true, Some(stored)) = (verified, &stored) {
-            self.cache.remember(user, password.expose(), stored);
+        let remembered = stored
+            .clone()
+            .map(|stored| (Secret::new(password.expose().clone()), stored));
+        let verified = self.pool.verify(password, stored).await;
+        if let (true, Some((password, stored))) = (verified, remembered) {
+            self.cache.remember(user, password.expose(), &stored);
         }
         verified
     }
@@ -154,18 +153,12 @@ impl PasswordVerifier {
     /// against the dummy hash, so both cases cost one argon2id verification. Always false
     /// for an unknown user; false for an unparseable stored hash.
     pub fn verify_or_dummy(&self, password: &[u8], stored: Option<&str>) -> bool {
-        let known = stored.is_some();
-        let hash = stored.unwrap_or(&self.dummy_hash);
-        let matches = match PasswordHash::new(hash) {
-            Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
-            Err(_) => {
-                // A corrupt stored hash still costs the same time as a real check.
-                let _ = PasswordHash::new(&self.dummy_hash)
-                    .map(|dummy| Argon2::default().verify_password(password, &dummy));
-                false
-            }
-        };
-        known && matches
+        pool::verify_or_dummy(
+            &mut Workspace::default(),
+            &self.dummy_hash,
+            password,
+            stored,
+        )
     }
 }
 
@@ -205,7 +198,7 @@ mod tests {
         let params =
             |phc: &str| -> Vec<String> { phc.split('$').take(4).map(str::to_owned).collect() };
         assert_eq!(params(&verifier.dummy_hash), params(&real));
-        assert!(PasswordHash::new(&verifier.dummy_hash).is_ok());
+        assert!(argon2::password_hash::PasswordHash::new(&verifier.dummy_hash).is_ok());
     }
 
     #[test]
@@ -295,27 +288,22 @@ mod check_tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn verifications_run_at_most_parallelism_at_once() {
+    async fn concurrent_checks_queue_for_the_verification_threads() {
         let (verifier, _) = verifier(0);
         let stored = hash_password(&Secret::new("pw".to_owned())).unwrap_or_default();
         let mut tasks = Vec::new();
-        for _ in 0..6 {
+        for i in 0..6 {
             let verifier = verifier.clone();
             let stored = stored.clone();
+            let attempt = if i % 2 == 0 { "pw" } else { "no" };
             tasks.push(tokio::spawn(async move {
-                verifier.check("a", password("pw"), Some(stored)).await
+                verifier.check("a", password(attempt), Some(stored)).await
             }));
         }
-        // While the six run, never more than two permits are out.
-        let mut peak = 0;
-        while tasks.iter().any(|t| !t.is_finished()) {
-            peak = peak.max(2 - verifier.permits.available_permits());
-            tokio::task::yield_now().await;
-        }
+        let mut results = Vec::new();
         for task in tasks {
-            assert!(task.await.unwrap_or(false));
+            results.push(task.await.unwrap_or(false));
         }
-        assert!((1..=2).contains(&peak), "{peak}");
-        assert_eq!(verifier.permits.available_permits(), 2);
+        assert_eq!(results, [true, false, true, false, true, false]);
     }
 }

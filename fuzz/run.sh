@@ -39,13 +39,19 @@ for target in "${TARGETS[@]}"; do
     corpora=("fuzz/corpus/$target" "fuzz/seeds/$target")
     [ -d "fuzz/regressions/$target" ] && corpora+=("fuzz/regressions/$target")
     [ "$target" = mime ] && corpora+=(tests/golden)
+    # The session and LMTP targets need room for a conversation of several commands from
+    # the start (libFuzzer otherwise grows its length limit from the seeds' sizes slowly).
+    case "$target" in
+        session | lmtp) target_args=(-max_len=4096 -len_control=20) ;;
+        *) target_args=() ;;
+    esac
     mkdir -p "fuzz/corpus/$target"
     log=$(mktemp)
     echo "== $target: ${SECONDS_PER_TARGET}s"
     # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags on purpose
     if cargo fuzz run "${build_args[@]}" "$target" "${corpora[@]}" -- \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 ${FUZZ_ARGS:-} >"$log" 2>&1; then
+        -print_final_stats=1 ${target_args[@]+"${target_args[@]}"} ${FUZZ_ARGS:-} >"$log" 2>&1; then
         grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true
         grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
     else

@@ -3,7 +3,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[global_allocator]
-static ALLOC: portcullis_fuzz::alloc::Counting = portcullis_fuzz::alloc::Counting;
-
 fuzz_target!(|data: &[u8]| portcullis_fuzz::framing::check(data));

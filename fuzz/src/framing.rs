@@ -75,7 +75,17 @@ fn frames(
                 if let Ok(line) = line {
                     assert!(!line.contains(&b'\n'), "line with LF: {}", show(&line));
                     assert!(line.len() <= limits.max_command, "line over the limit");
-                    assert!(before.starts_with(&line), "line is not the input");
+                    // What was consumed: the rest of a refused line, perhaps, then the line
+                    // and its line end (LF, or CRLF whose CR the line lost).
+                    let consumed = &before[..before.len() - buf.len()];
+                    let text = consumed.strip_suffix(b"\n").expect("a line ends with LF");
+                    assert!(
+                        text.ends_with(&line)
+                            || text.strip_suffix(b"\r").is_some_and(|t| t.ends_with(&line)),
+                        "line {} is not the input before {}",
+                        show(&line),
+                        show(&buf)
+                    );
                 }
                 continue;
             }

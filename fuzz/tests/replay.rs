@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 
 use portcullis_fuzz::rng::Rng;
 
-#[global_allocator]
-static ALLOC: portcullis_fuzz::alloc::Counting = portcullis_fuzz::alloc::Counting;
-
 type Check = fn(&[u8]);
 
 /// The heap checks measure the whole process: tests take turns.
@@ -152,13 +149,14 @@ fn replay(target: &str, check: Check) {
 }
 
 #[test]
-fn allocator_is_counted() {
+fn the_heap_limit_holds() {
     let _turn = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (_v, growth) = portcullis_fuzz::alloc::measure(|| vec![0u8; 1 << 20]);
-    assert!(portcullis_fuzz::alloc::installed());
-    assert!(growth >= 1 << 20);
+    let reserve = |bytes| Vec::<u8>::new().try_reserve_exact(bytes).is_ok();
+    assert!(portcullis_fuzz::alloc::within(1 << 20, || reserve(1 << 19)));
+    assert!(!portcullis_fuzz::alloc::within(1 << 20, || reserve(2 << 20)));
+    assert!(reserve(2 << 20), "the limit ends with the closure");
 }
 
 #[test]

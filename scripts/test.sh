@@ -13,12 +13,14 @@
 #   - PyPI packages: tests/e2e/requirements.txt (pinned) into ./.venv;
 #   - cargo nextest (or cargo test when nextest is not installed);
 #   - cargo build -p portcullis, then pytest tests/e2e with a per-test timeout;
+#   - a bench smoke run: every portcullis-bench scenario for a few seconds (bench/smoke.sh);
 #   - a fuzz smoke run: every cargo-fuzz target for a few seconds (fuzz/run.sh, which installs
 #     a pinned cargo-fuzz when missing; stable Rust, docs/fuzzing.md).
 #
 # Environment: E2E_TIMEOUT (seconds per e2e test, default 60), PYTEST_ARGS (extra arguments,
 # e.g. "-k mbsync"), SKIP_CARGO_TESTS=1 (only the e2e suite), VENV (default ./.venv),
-# FUZZ_SECONDS (per fuzz target, default 10), SKIP_FUZZ=1 (no fuzz smoke run),
+# SKIP_BENCH_SMOKE=1 (no bench smoke run), FUZZ_SECONDS (per fuzz target, default 10),
+# SKIP_FUZZ=1 (no fuzz smoke run),
 # FUZZ_TARGET_DIR (fuzz build directory, default ~/.cache/portcullis/fuzz-target, kept
 # between runs so that only the project's crates are rebuilt).
 # Exit status: non-zero when any stage fails.
@@ -168,6 +170,14 @@ if cargo build -p portcullis; then
     "$VENV/bin/python" -m pytest tests/e2e -q --timeout "$E2E_TIMEOUT" ${PYTEST_ARGS:-} || failures+=("e2e tests")
 else
     failures+=("cargo build")
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Bench smoke run: a few seconds of every portcullis-bench scenario against a fresh Portcullis,
+# so the benchmark tool keeps working; no timing is judged (the figures are docs/benchmarks.md's).
+if [ "${SKIP_BENCH_SMOKE:-0}" != "1" ]; then
+    section "bench smoke run (bench/smoke.sh)"
+    bench/smoke.sh || failures+=("bench smoke run")
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("lmtp listening on {address}");
             tracing::info!(listener = "lmtp", %address, "listening");
         }
+        // The SEARCH text index is filled in the background (see SqliteStore::run_indexer).
+        let indexer = tokio::spawn(Arc::clone(&store).run_indexer());
         let pruner = tokio::spawn(prune_expunge_log(
             store.clone() as Arc<dyn Store>,
             settings.store.expunge_retention,
@@ -108,6 +110,7 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         server.run(shutdown_signal()).await;
         // A prune already handed to the store's writer still commits; only the wait ends.
         pruner.abort();
+        indexer.abort();
         watcher.abort();
         reloader.abort();
         if let Some(metrics) = metrics {

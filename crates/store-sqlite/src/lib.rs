@@ -94,7 +94,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -189,7 +189,91 @@ impl SqliteStore {
     pub fn commit_count(&self) -> u64 {
         self.writer.commit_count()
     }
+
+    /// Indexes, batch by batch, the text of every content stored without it (see the
+    /// schema's version 5); returns how many. Searches are exact before and after: what is
+    /// not indexed is always a candidate.
+    pub async fn index_pending(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            match self.index_batch().await? {
+                0 => return Ok(total),
+                indexed => total += indexed,
+            }
+        }
+    }
+
+    async fn index_batch(&self) -> StoreResult<u64> {
+        let indexed = self
+            .writer
+            .write(|tx, _| messages::index_pending(tx))
+            .await?;
+        Ok(u64::try_from(indexed).unwrap_or(u64::MAX))
+    }
+
+    /// The background indexer of the serving process; runs until its task is aborted.
+    ///
+    /// Indexing holds the single writer, so it waits for a quiet moment: batches run once no
+    /// transaction has committed for [`INDEX_QUIET`], back to back until another writer
+    /// commits; and while [`INDEX_BACKLOG`] or more contents wait, without waiting (a
+    /// sustained stream of mail is indexed as it comes, a burst right after it). Contents
+    /// stored by other processes (`portcullis deliver`) are found by a look every
+    /// [`INDEX_POLL`].
+    pub async fn run_indexer(self: Arc<Self>) {
+        let mut seen = None;
+        let mut dirty = true;
+        let mut since_look = Duration::ZERO;
+        loop {
+            tokio::time::sleep(INDEX_QUIET).await;
+            since_look += INDEX_QUIET;
+            let commits = self.commit_count();
+            let quiet = seen == Some(commits);
+            seen = Some(commits);
+            dirty |= !quiet;
+            if !dirty && since_look < INDEX_POLL {
+                continue;
+            }
+            since_look = Duration::ZERO;
+            let mut backlog = match self.readers.read(|tx| messages::pending_count(tx)).await {
+                Ok(backlog) => backlog,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count the contents waiting for the text index");
+                    continue;
+                }
+            };
+            if !quiet && backlog < INDEX_BACKLOG {
+                continue;
+            }
+            loop {
+                let before = self.commit_count();
+                match self.index_batch().await {
+                    Ok(0) => {
+                        dirty = false;
+                        break;
+                    }
+                    Ok(indexed) => backlog = backlog.saturating_sub(indexed),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot index message text");
+                        break;
+                    }
+                }
+                let after = self.commit_count();
+                seen = Some(after);
+                // One commit is the batch's own; more were other writers'.
+                if after > before + 1 && backlog < INDEX_BACKLOG {
+                    break;
+                }
+            }
+        }
+    }
 }
+
+/// How long the writer must have been idle before the indexer takes it.
+pub const INDEX_QUIET: Duration = Duration::from_millis(100);
+/// Contents waiting for the index beyond which the indexer no longer waits for quiet.
+pub const INDEX_BACKLOG: u64 = 2_000;
+/// How often the indexer looks for contents stored by other processes.
+pub const INDEX_POLL: Duration = Duration::from_secs(30);
 
 fn open_writer(path: &Path) -> DbResult<Connection> {
     let conn = Connection::open(path)?;

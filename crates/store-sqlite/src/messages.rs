@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
-use portcullis_mime::SearchText;
 use portcullis_store::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagOperation, FlagSet, FlagUpdate, InternalDate,
     Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq,
@@ -173,34 +172,93 @@ fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
         )?;
     conn.prepare_cached("INSERT INTO content_data (content_id, raw) VALUES (?1, ?2)")?
         .execute(params![id, message.raw.as_ref()])?;
-    index_text(conn, id, &message.search)?;
     Ok(id)
 }
 
-/// Adds a content's searchable text to the full-text index.
-fn index_text(conn: &Connection, content: i64, text: &SearchText) -> DbResult<()> {
-    conn.prepare_cached("INSERT INTO content_text (rowid, headers, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![content, text.headers, text.body])?;
-    conn.prepare_cached("UPDATE contents SET search_complete = ?2 WHERE id = ?1")?
-        .execute(params![content, text.complete])?;
-    Ok(())
+/// `contents.search_complete` (0: waiting for the indexer): indexed completely.
+const TEXT_INDEXED: i64 = 1;
+/// `contents.search_complete`: indexed up to the size limit only.
+const TEXT_CUT: i64 = 2;
+
+/// How much one indexing transaction takes at most: it holds the writer, so APPENDs wait
+/// behind it (about 3 ms of trigram indexing per 20 KB of text).
+const INDEX_BATCH_CONTENTS: usize = 16;
+const INDEX_BATCH_BYTES: usize = 1 << 20;
+
+/// Indexes the text of up to one batch of contents waiting for it, oldest first; returns how
+/// many. Runs in the writer's transaction, so a content cannot go (or its id be reused)
+/// between reading its text and indexing it.
+pub(crate) fn index_pending(conn: &Connection) -> DbResult<usize> {
+    let mut select = conn.prepare_cached(
+        "SELECT c.id, c.summary, d.raw FROM contents c JOIN content_data d ON d.content_id = c.id
+         WHERE c.search_complete <> 1 AND c.search_complete = 0 ORDER BY c.id LIMIT ?1",
+    )?;
+    let mut rows = select.query([i64::try_from(INDEX_BATCH_CONTENTS).unwrap_or(i64::MAX)])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO content_text (rowid, headers, body) VALUES (?1, ?2, ?3)")?;
+    let mut mark = conn.prepare_cached("UPDATE contents SET search_complete = ?2 WHERE id = ?1")?;
+    let (mut indexed, mut bytes) = (0, 0);
+    while bytes < INDEX_BATCH_BYTES
+        && let Some(row) = rows.next()?
+    {
+        let id: i64 = row.get(0)?;
+        let raw = row.get_ref(2)?.as_blob()?;
+        // The stored parse; a summary this build cannot read is parsed again.
+        let summary = postcard::from_bytes(row.get_ref(1)?.as_blob()?)
+            .unwrap_or_else(|_| portcullis_mime::parse(raw));
+        let text = portcullis_mime::search_text(raw, &summary, SEARCH_TEXT_LIMIT);
+        insert.execute(params![id, text.headers, text.body])?;
+        mark.execute(params![
+            id,
+            if text.complete {
+                TEXT_INDEXED
+            } else {
+                TEXT_CUT
+            }
+        ])?;
+        indexed += 1;
+        bytes += raw.len();
+    }
+    Ok(indexed)
 }
 
-/// Indexes the contents stored before the full-text index existed (schema version 4).
-pub(crate) fn index_unindexed_contents(conn: &Connection) -> DbResult<()> {
-    let mut select = conn.prepare(
-        "SELECT c.id, d.raw FROM contents c JOIN content_data d ON d.content_id = c.id
-         WHERE c.search_complete = 0",
-    )?;
-    let mut rows = select.query([])?;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let raw = row.get_ref(1)?.as_blob()?;
-        let summary = portcullis_mime::parse(raw);
-        let text = portcullis_mime::search_text(raw, &summary, SEARCH_TEXT_LIMIT);
-        index_text(conn, id, &text)?;
-    }
-    Ok(())
+/// How many contents wait for the indexer.
+pub(crate) fn pending_count(conn: &Connection) -> DbResult<u64> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM contents WHERE search_complete <> 1 AND search_complete = 0",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Most trigrams one query requires: more narrow little further and each costs a doclist.
+const MAX_QUERY_TRIGRAMS: usize = 12;
+
+/// The FTS5 query for contents whose `scope` holds every trigram of `needle` (up to
+/// [`MAX_QUERY_TRIGRAMS`] of them, spread over the needle); `None` under three characters.
+fn trigram_query(scope: TextScope, needle: &str) -> Option<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    let windows = chars.len().checked_sub(2).filter(|&n| n > 0)?;
+    let stride = windows.div_ceil(MAX_QUERY_TRIGRAMS);
+    let mut grams: Vec<String> = (0..windows)
+        .step_by(stride)
+        .chain([windows - 1])
+        .map(|start| chars[start..start + 3].iter().collect())
+        .collect();
+    grams.sort();
+    grams.dedup();
+    // Each trigram an FTS5 string: double quotes doubled.
+    let terms = grams
+        .iter()
+        .map(|gram| format!("\"{}\"", gram.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    Some(match scope {
+        TextScope::Headers => format!("headers : ({terms})"),
+        TextScope::Body => format!("body : ({terms})"),
+        TextScope::Anywhere => terms,
+    })
 }
 
 /// The UIDs whose indexed text may contain `needle`, plus those not (completely) indexed.
@@ -211,21 +269,13 @@ pub(crate) fn text_candidates(
     scope: TextScope,
     needle: &str,
 ) -> DbResult<Option<Vec<Uid>>> {
-    if needle.chars().count() < 3 {
+    let Some(query) = trigram_query(scope, needle) else {
         return Ok(None);
-    }
-    // An FTS5 string: double quotes doubled. With the trigram tokenizer a quoted string
-    // matches wherever it occurs as a substring.
-    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-    let query = match scope {
-        TextScope::Headers => format!("headers : {phrase}"),
-        TextScope::Body => format!("body : {phrase}"),
-        TextScope::Anywhere => phrase,
     };
     let mut stmt = conn.prepare_cached(
         "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (
              content_id IN (SELECT rowid FROM content_text WHERE content_text MATCH ?2)
-             OR content_id IN (SELECT id FROM contents WHERE search_complete = 0)
+             OR content_id IN (SELECT id FROM contents WHERE search_complete <> 1)
          ) ORDER BY uid",
     )?;
     let mut rows = stmt.query(params![mailbox.0, query])?;
@@ -605,4 +655,43 @@ pub(crate) fn raw(conn: &Connection, mailbox: MailboxId, uid: Uid) -> DbResult<O
         .query_row(params![mailbox.0, uid.get()], |row| row.get(0))
         .optional()?;
     Ok(raw.map(Bytes::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needle_asks_for_its_trigrams_in_its_column() {
+        assert_eq!(trigram_query(TextScope::Body, "ab"), None);
+        assert_eq!(
+            trigram_query(TextScope::Body, "abc").as_deref(),
+            Some("body : (\"abc\")")
+        );
+        assert_eq!(
+            trigram_query(TextScope::Headers, "a\"bcb\"").as_deref(),
+            Some("headers : (\"\"\"bc\" AND \"a\"\"b\" AND \"bcb\" AND \"cb\"\"\")"),
+            "quotes doubled, duplicates and order dropped"
+        );
+        assert_eq!(
+            trigram_query(TextScope::Anywhere, "élan vital").as_deref(),
+            Some(
+                "\" vi\" AND \"an \" AND \"ita\" AND \"lan\" AND \"n v\" AND \"tal\" \
+                 AND \"vit\" AND \"éla\""
+            ),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn a_long_needle_asks_for_a_bounded_spread_of_trigrams() {
+        let needle: String = ('a'..='z').chain('A'..='Z').collect();
+        let query = trigram_query(TextScope::Body, &needle).unwrap_or_default();
+        let terms = query.matches(" AND ").count() + 1;
+        assert!(terms <= MAX_QUERY_TRIGRAMS + 1, "{terms}: {query}");
+        assert!(
+            query.contains("\"abc\"") && query.contains("\"XYZ\""),
+            "{query}"
+        );
+    }
 }

@@ -444,8 +444,8 @@ async fn account_ids_are_never_reused() {
     assert!(store.mailboxes(zed).await.unwrap().is_empty());
 }
 
-/// The trigram index narrows exactly on this engine; messages whose text was cut at the limit
-/// are always candidates; copies are found in their own mailbox; deleted contents leave the
+/// The trigram index narrows exactly on this engine once the indexer ran (every message is a
+/// candidate before); messages whose text was cut at the limit are always candidates; copies are found in their own mailbox; deleted contents leave the
 /// index.
 #[tokio::test]
 async fn the_full_text_index_narrows_searches() {
@@ -490,6 +490,13 @@ async fn the_full_text_index_narrows_searches() {
     };
     assert_eq!(
         found(TextScope::Body, "zebra").await,
+        Some(vec![1, 2, 3]),
+        "before the indexer ran, every message is a candidate"
+    );
+    assert_eq!(store.index_pending().await.unwrap(), 3);
+    assert_eq!(store.index_pending().await.unwrap(), 0);
+    assert_eq!(
+        found(TextScope::Body, "zebra").await,
         Some(vec![1, 3]),
         "3 was not indexed completely"
     );
@@ -532,4 +539,40 @@ async fn the_full_text_index_narrows_searches() {
         0,
         "the index follows deletions"
     );
+}
+
+/// The background indexer indexes what was appended once the writer is quiet.
+#[tokio::test]
+async fn the_indexer_catches_up_in_the_background() {
+    use portcullis_store::TextScope;
+    let (store, _dir) = open();
+    let store = Arc::new(store);
+    let (_, inbox) = account_with_inbox(&store).await;
+    let indexer = tokio::spawn(Arc::clone(&store).run_indexer());
+    let date = InternalDate {
+        unix_seconds: 0,
+        offset_minutes: 0,
+    };
+    let messages = [
+        "Subject: one\r\n\r\nAlpha Zebra\r\n",
+        "Subject: two\r\n\r\nnone\r\n",
+    ]
+    .map(|text| NewMessage::parse(Bytes::from(text), FlagSet::new(), date));
+    store.append(inbox, messages.to_vec()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = store
+            .text_candidates(inbox, TextScope::Body, "zebra")
+            .await
+            .unwrap();
+        if found == Some(uids([1])) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not indexed: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    indexer.abort();
 }

@@ -1,7 +1,7 @@
 //! The records that cross the store boundary.
 
 use bytes::Bytes;
-use portcullis_mime::{MessageSummary, SearchText};
+use portcullis_mime::MessageSummary;
 
 use crate::{FlagSet, Keyword, MailboxId, MailboxName, ModSeq, Uid, UidValidity};
 
@@ -232,8 +232,6 @@ pub struct NewMessage {
     pub flags: FlagSet,
     /// INTERNALDATE.
     pub internal_date: InternalDate,
-    /// The text SEARCH matches (decoded, folded), for engines that index it.
-    pub search: SearchText,
 }
 
 /// Most searchable text kept per column and message for indexing (1 MiB): beyond it a
@@ -260,13 +258,11 @@ impl NewMessage {
             std::borrow::Cow::Owned(normalised) => Bytes::from(normalised),
         };
         let summary = portcullis_mime::parse(&raw);
-        let search = portcullis_mime::search_text(&raw, &summary, SEARCH_TEXT_LIMIT);
         NewMessage {
             raw,
             summary,
             flags,
             internal_date,
-            search,
         }
     }
 }

@@ -6,8 +6,8 @@
 //! tokio's blocking pool, which grows to hundreds of threads under load, that left
 //! ~58 MiB resident per thread that had ever verified a password — gigabytes under a login
 //! burst (measured with `portcullis-bench idle-scale`). Here `threads` threads each own one
-//! buffer, allocated once: verification memory is `threads × 19 MiB`, whatever the load,
-//! and no more than `threads` verifications run at once.
+//! buffer, allocated when the thread starts: verification memory is `threads × 19 MiB`,
+//! whatever the load, and no more than `threads` verifications run at once.
 
 use argon2::password_hash::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -127,7 +127,12 @@ impl VerifyPool {
 }
 
 fn work(queue: &Mutex<mpsc::Receiver<Job>>, dummy: &str) {
+    // Taken (and touched) at start, for the parameters of our own hashes: the server's
+    // memory is then the same before and after the first login.
     let mut workspace = Workspace::default();
+    workspace
+        .blocks
+        .resize(Params::default().block_count(), Block::default());
     loop {
         // A poisoned lock only means another worker panicked while waiting; the queue is fine.
         let job = queue

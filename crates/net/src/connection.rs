@@ -27,6 +27,9 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::{ConnectionLimits, READ_CHUNK};
 use crate::stream::Stream;
 
+/// Free room made in the read buffer before each read outside IDLE.
+const READ_RESERVE: usize = 4096;
+
 /// What ended a wait for input.
 enum Event {
     Input(io::Result<usize>),
@@ -47,7 +50,7 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let mut framer = Framer::new(limits.frame);
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut buf = BytesMut::new();
     let mut next = Next::Command;
     {
         let mut out = Output::new(&mut stream);
@@ -58,14 +61,16 @@ pub(crate) async fn run(
     let mut last_input = started;
     let mut last_heartbeat = Instant::now();
     loop {
-        next = handle_buffered(
+        // Boxed: the future of a command is large and lives only while commands are
+        // handled; inline, every connection's task would reserve room for it all its life.
+        next = Box::pin(handle_buffered(
             &mut stream,
             &mut session,
             &mut framer,
             &mut buf,
             next,
             (limits, peer, ticket),
-        )
+        ))
         .await?;
         match next {
             Next::Close => {
@@ -76,7 +81,7 @@ pub(crate) async fn run(
                 // RFC 9051 6.2.1 / RFC 2595 3.1: nothing sent before the handshake may be
                 // acted on after it (plaintext command injection).
                 buf.clear();
-                stream = upgrade(stream, &acceptor, limits.pre_auth_timeout).await?;
+                stream = Box::pin(upgrade(stream, &acceptor, limits.pre_auth_timeout)).await?;
                 session.tls_established();
                 next = Next::Command;
                 continue;
@@ -97,6 +102,13 @@ pub(crate) async fn run(
         } else {
             None
         };
+        if next == Next::Idle && buf.is_empty() {
+            // An IDLE connection may wait for hours: it holds no read buffer meanwhile
+            // (`DONE` fits in the few bytes `read_buf` reserves by itself).
+            buf = BytesMut::new();
+        } else {
+            buf.reserve(READ_RESERVE);
+        }
         let mut chunk = (&mut buf).limit(READ_CHUNK);
         let event = tokio::select! {
             read = stream.read_buf(&mut chunk) => Event::Input(read),
@@ -111,7 +123,7 @@ pub(crate) async fn run(
             Event::Input(Err(error)) => return Err(error),
             Event::MailboxChanged => {
                 let mut out = Output::new(&mut stream);
-                session.idle_wakeup(&mut out).await?;
+                Box::pin(session.idle_wakeup(&mut out)).await?;
                 out.flush().await?;
                 if session.state() == StateKind::Logout {
                     // The session said BYE (its mailbox was deleted): RFC 9051 7.1.5, "the

@@ -471,7 +471,14 @@ async fn serve(
     listening: &Listening,
 ) {
     tracing::debug!("connected");
-    let Some(stream) = establish(listening.kind, tcp, &listening.acceptor, &listening.limits).await
+    // Boxed, as the handshake's state (a whole TLS connection) is needed only until it ends.
+    let Some(stream) = Box::pin(establish(
+        listening.kind,
+        tcp,
+        &listening.acceptor,
+        &listening.limits,
+    ))
+    .await
     else {
         return;
     };

@@ -65,6 +65,7 @@ async fn start_full(
     }
     let ctx = Arc::new(ServerContext {
         guard: Arc::new(Guard::new(guard, Arc::new(SystemClock))),
+        mailboxes: Arc::default(),
         ..ServerContext::new(
             store.clone() as Arc<dyn Store>,
             PasswordVerifier::new().unwrap(),

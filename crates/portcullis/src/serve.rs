@@ -59,6 +59,7 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         tls.certificates.warn_if_expiring();
         let ctx = Arc::new(ServerContext {
             guard: Arc::new(Guard::new(settings.guard.clone(), Arc::new(SystemClock))),
+            mailboxes: Arc::default(),
             ..ServerContext::new(
                 store.clone() as Arc<dyn Store>,
                 tokio::task::spawn_blocking(PasswordVerifier::new).await??,

@@ -7,6 +7,7 @@ use portcullis_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::mailbox_cache::MailboxCache;
 use crate::quirks::QuirkConfig;
 
 /// Protocol options of all sessions.
@@ -51,6 +52,8 @@ pub struct ServerContext {
     pub config: SessionConfig,
     /// Login throttling, bans and connection caps, shared with the network layer.
     pub guard: Arc<Guard>,
+    /// The message lists of recently selected big mailboxes.
+    pub mailboxes: Arc<MailboxCache>,
 }
 
 impl ServerContext {
@@ -65,6 +68,7 @@ impl ServerContext {
             verifier,
             config,
             guard: Arc::new(Guard::new(GuardConfig::default(), Arc::new(SystemClock))),
+            mailboxes: Arc::default(),
         }
     }
 }

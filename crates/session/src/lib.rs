@@ -17,6 +17,7 @@ mod capability;
 mod commands;
 mod config;
 mod error;
+mod mailbox_cache;
 mod output;
 pub mod quirks;
 mod session;
@@ -24,6 +25,7 @@ mod state;
 mod view;
 
 pub use config::{ConnectionInfo, ServerContext, SessionConfig};
+pub use mailbox_cache::{CAPACITY as MAILBOX_CACHE_CAPACITY, MailboxCache};
 pub use output::{Output, Sink};
 pub use session::{Next, Session};
 pub use state::StateKind;

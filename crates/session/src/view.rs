@@ -7,6 +7,8 @@
 //! marked, keeping their numbers until a later command may report them. EXISTS therefore
 //! never decreases without an EXPUNGE.
 
+use std::sync::Arc;
+
 use portcullis_proto::SequenceSet;
 use portcullis_store::{
     ChangeWatch, FlagSet, Keyword, MailboxChanges, MailboxId, MailboxSnapshot, ModSeq, Uid,
@@ -23,6 +25,16 @@ pub(crate) struct ViewMessage {
     pub(crate) modseq: ModSeq,
     /// Expunged in the store, not yet reported to the client.
     pub(crate) expunged: bool,
+}
+
+/// A mailbox's state as of one MODSEQ, without anything of one session's: where a view starts.
+#[derive(Debug, Clone)]
+pub(crate) struct ViewBase {
+    pub(crate) uid_validity: UidValidity,
+    pub(crate) uid_next: Uid,
+    pub(crate) keywords: Vec<Keyword>,
+    pub(crate) modseq: ModSeq,
+    pub(crate) messages: Arc<Vec<ViewMessage>>,
 }
 
 /// What a resync changed, for the session to report.
@@ -51,7 +63,9 @@ pub(crate) struct MailboxView {
     pub(crate) uid_validity: UidValidity,
     pub(crate) uid_next: Uid,
     pub(crate) keywords: Vec<Keyword>,
-    messages: Vec<ViewMessage>,
+    /// Shared with the [`crate::MailboxCache`] and other sessions until this view changes
+    /// (copy on write).
+    messages: Arc<Vec<ViewMessage>>,
     /// Everything up to this MODSEQ is folded into the view.
     known_modseq: ModSeq,
     /// UID ranges `[first, end)` this session claimed as `\Recent`.
@@ -79,18 +93,47 @@ impl MailboxView {
                 expunged: false,
             })
             .collect();
-        MailboxView {
-            id,
-            read_only,
+        let base = ViewBase {
             uid_validity: snapshot.uid_validity,
             uid_next: snapshot.uid_next,
             keywords: snapshot.keywords,
-            messages,
-            known_modseq: snapshot.highest_modseq,
+            modseq: snapshot.highest_modseq,
+            messages: Arc::new(messages),
+        };
+        MailboxView::from_base(id, read_only, base, watch)
+    }
+
+    /// A view starting from a mailbox state known before (see [`crate::MailboxCache`]).
+    pub(crate) fn from_base(
+        id: MailboxId,
+        read_only: bool,
+        base: ViewBase,
+        watch: ChangeWatch,
+    ) -> MailboxView {
+        MailboxView {
+            id,
+            read_only,
+            uid_validity: base.uid_validity,
+            uid_next: base.uid_next,
+            keywords: base.keywords,
+            messages: base.messages,
+            known_modseq: base.modseq,
             recent: Vec::new(),
             watch,
             saved: Vec::new(),
         }
+    }
+
+    /// The mailbox state this view holds, to start other views from; `None` while it holds
+    /// expunges not yet reported (its numbering is then its own).
+    pub(crate) fn base(&self) -> Option<ViewBase> {
+        (!self.has_pending_expunges()).then(|| ViewBase {
+            uid_validity: self.uid_validity,
+            uid_next: self.uid_next,
+            keywords: self.keywords.clone(),
+            modseq: self.known_modseq,
+            messages: Arc::clone(&self.messages),
+        })
     }
 
     /// The number of messages the client knows (EXISTS).
@@ -129,7 +172,7 @@ impl MailboxView {
     /// The view entry of `uid`, to change.
     pub(crate) fn by_uid_mut(&mut self, uid: Uid) -> Option<&mut ViewMessage> {
         let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
-        self.messages.get_mut(index)
+        Arc::make_mut(&mut self.messages).get_mut(index)
     }
 
     /// Whether this session owns `\Recent` for `uid`.
@@ -235,7 +278,7 @@ impl MailboxView {
                     }
                 }
                 None if last_uid.is_none_or(|last| changed.uid > last) => {
-                    self.messages.push(ViewMessage {
+                    Arc::make_mut(&mut self.messages).push(ViewMessage {
                         uid: changed.uid,
                         flags: changed.flags,
                         modseq: changed.modseq,
@@ -249,7 +292,7 @@ impl MailboxView {
         // Appends arrive in UID order within one change set, but flag changes of older
         // messages interleave by MODSEQ: keep the view sorted.
         if self.messages.len() > before {
-            self.messages[before..].sort_by_key(|m| m.uid);
+            Arc::make_mut(&mut self.messages)[before..].sort_by_key(|m| m.uid);
             events.exists_grew = true;
             events.new_messages = true;
         }
@@ -265,19 +308,23 @@ impl MailboxView {
     fn remove_expunged(&mut self) -> (Vec<u32>, Vec<Uid>) {
         let mut reported = Vec::new();
         let mut uids = Vec::new();
+        if !self.has_pending_expunges() {
+            return (reported, uids);
+        }
+        let messages = Arc::make_mut(&mut self.messages);
         let mut kept = 0usize;
-        for index in 0..self.messages.len() {
-            if self.messages[index].expunged {
+        for index in 0..messages.len() {
+            if messages[index].expunged {
                 // Each EXPUNGE renumbers the messages after it: the n-th removal is reported
                 // at its original position minus the removals before it.
                 reported.push(u32::try_from(kept + 1).unwrap_or(u32::MAX));
-                uids.push(self.messages[index].uid);
+                uids.push(messages[index].uid);
             } else {
-                self.messages.swap(kept, index);
+                messages.swap(kept, index);
                 kept += 1;
             }
         }
-        self.messages.truncate(kept);
+        messages.truncate(kept);
         (reported, uids)
     }
 

@@ -15,7 +15,6 @@ use portcullis_store::{StoreError, SystemFlag};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
 use crate::session::{Done, Session, write_flags};
-use crate::view::MailboxView;
 
 impl Session {
     /// SELECT / EXAMINE.
@@ -46,9 +45,11 @@ impl Session {
             .ok_or_else(|| Refusal::bad("Not authenticated"))?;
         let store = &self.ctx.store;
         let info = store.mailbox(account, &name).await?;
-        let snapshot = store.snapshot(info.id).await?;
-        let watch = store.watch(info.id, snapshot.highest_modseq);
-        let mut view = MailboxView::new(info.id, read_only, snapshot, watch);
+        let mut view = self
+            .ctx
+            .mailboxes
+            .open(store.as_ref(), info.id, read_only)
+            .await?;
         if !self.rev2
             && !read_only
             && let Some(range) = store.claim_recent(info.id).await?

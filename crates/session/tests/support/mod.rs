@@ -16,7 +16,10 @@
 use bytes::BytesMut;
 use portcullis_auth::{Clock, Guard, GuardConfig, PasswordVerifier, Secret, hash_password};
 use portcullis_proto::framing::{Frame, FrameLimits, Framer};
-use portcullis_session::{ConnectionInfo, Next, Output, ServerContext, Session, SessionConfig};
+use portcullis_session::{
+    ConnectionInfo, MAILBOX_CACHE_CAPACITY, MailboxCache, Next, Output, ServerContext, Session,
+    SessionConfig,
+};
 use portcullis_store::{AccountName, Store};
 use portcullis_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -76,6 +79,8 @@ impl Server {
             verifier: PasswordVerifier::new().unwrap(),
             config,
             guard: Arc::new(guard),
+            // Every mailbox, however small, goes through the shared cache of SELECT.
+            mailboxes: Arc::new(MailboxCache::new(0, MAILBOX_CACHE_CAPACITY)),
         });
         Server {
             ctx,

@@ -5,6 +5,9 @@
 #                                          accounts (first time), starts `serve`, prints the PID
 #   bench/portcullis.sh stop DIR           SIGTERM, waits (SIGKILL after 30 s)
 #   bench/portcullis.sh restart DIR PORT   stop + start (the data stays)
+#   bench/portcullis.sh index DIR          `portcullis index`: completes the SEARCH text
+#                                          index (run with the server stopped, before the
+#                                          cold figures: a mailbox at rest)
 #
 # Environment: PORTCULLIS_BIN (target/release/portcullis), USERS (100), USER_PATTERN
 # (bench{n}), BENCH_PASSWORD (bench-password), CERT and KEY (PEM; default: the certificate
@@ -23,7 +26,7 @@ USER_PATTERN=${USER_PATTERN:-bench\{n\}}
 BENCH_PASSWORD=${BENCH_PASSWORD:-bench-password}
 MAX_CONNECTIONS=${MAX_CONNECTIONS:-10000}
 
-usage() { echo "usage: $0 start|restart DIR PORT | stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|restart DIR PORT | stop|index DIR" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 ACTION=$1 DIR=$2 PORT=${3:-}
 
@@ -115,5 +118,6 @@ case "$ACTION" in
     start) start ;;
     stop) stop ;;
     restart) stop; start ;;
+    index) "$BIN" --config "$DIR/portcullis.toml" index ;;
     *) usage ;;
 esac

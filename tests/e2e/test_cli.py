@@ -208,3 +208,28 @@ def test_open_session_of_a_deleted_account_cannot_read_the_next_account_created(
         pass
     assert b"launch code" not in received, received
     assert b"* 1 EXISTS" not in received and b"MESSAGES 1" not in received, received
+
+
+def test_index_builds_the_search_index_of_delivered_mail(make_server):
+    """`portcullis index` indexes what `deliver` stored while no server ran (the server's
+    background indexer would, later), and SEARCH finds it exactly."""
+    server = make_server(users=("alice",))
+    server.stop()
+    data = server.data_dir
+    for n, body in enumerate(["the Zanzibar figures", "nothing to see", "more zanzibar news"]):
+        delivered = run_cli(["deliver", "alice"], stdin_text=f"Subject: report {n}\r\n\r\n{body}\r\n",
+                            data_dir=data)
+        assert delivered.returncode == 0, delivered.stderr
+    indexed = run_cli(["index"], data_dir=data)
+    assert indexed.returncode == 0, indexed.stderr
+    assert re.match(r"indexed the text of 3 messages in [0-9.]+ s$", indexed.stdout.strip()), indexed.stdout
+    again = run_cli(["index"], data_dir=data)
+    assert "indexed the text of 0 messages" in again.stdout, again.stdout
+    server.start()
+    client = server.imaps("alice")
+    try:
+        client.select("INBOX")
+        assert client.uid("SEARCH", "BODY", "zanzibar") == ("OK", [b"1 3"])
+        assert client.uid("SEARCH", "SUBJECT", '"report 1"') == ("OK", [b"2"])
+    finally:
+        client.logout()

@@ -239,6 +239,7 @@ impl SqliteStore {
                 Ok(backlog) => backlog,
                 Err(error) => {
                     tracing::warn!(%error, "cannot count the contents waiting for the text index");
+                    tokio::time::sleep(INDEX_POLL).await;
                     continue;
                 }
             };
@@ -254,7 +255,9 @@ impl SqliteStore {
                     }
                     Ok(indexed) => backlog = backlog.saturating_sub(indexed),
                     Err(error) => {
+                        // Tried again after a pause, not at every tick.
                         tracing::warn!(%error, "cannot index message text");
+                        tokio::time::sleep(INDEX_POLL).await;
                         break;
                     }
                 }

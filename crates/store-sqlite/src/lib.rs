@@ -82,6 +82,7 @@
 
 mod accounts;
 mod error;
+mod lists;
 mod mailboxes;
 mod messages;
 mod peers;
@@ -414,9 +415,23 @@ impl Store for SqliteStore {
     }
 
     async fn snapshot(&self, mailbox: MailboxId) -> StoreResult<MailboxSnapshot> {
-        self.readers
+        let (snapshot, checkpoint) = self
+            .readers
             .read(move |tx| messages::snapshot(tx, mailbox))
-            .await
+            .await?;
+        if let Some(data) = checkpoint {
+            // Nobody waits for it; with the writer's queue full it is simply skipped (the
+            // next snapshot offers it again).
+            let modseq = snapshot.highest_modseq;
+            self.writer.submit(move |tx, _| {
+                let saved = lists::save(tx, mailbox, modseq, &data);
+                if let Err(error) = &saved {
+                    tracing::warn!(?error, "cannot save a message list checkpoint");
+                }
+                saved
+            });
+        }
+        Ok(snapshot)
     }
 
     async fn changes_since(

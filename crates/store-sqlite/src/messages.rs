@@ -14,6 +14,7 @@ use portcullis_store::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{DbResult, Failure};
+use crate::lists;
 use crate::mailboxes::{self, Mailbox};
 use crate::rows;
 use crate::uid_set::UidSet;
@@ -430,7 +431,11 @@ fn remove(conn: &Connection, mailbox: MailboxId, uids: &[Uid], modseq: ModSeq) -
 }
 
 /// The UIDs the expunge log holds for expunges after `since`, ascending.
-fn logged_expunges(conn: &Connection, mailbox: MailboxId, since: ModSeq) -> DbResult<Vec<Uid>> {
+pub(crate) fn logged_expunges(
+    conn: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> DbResult<Vec<Uid>> {
     let mut expunged = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
@@ -568,19 +573,37 @@ pub(crate) fn store_flags(
     Ok(update)
 }
 
-/// Everything SELECT needs.
-pub(crate) fn snapshot(conn: &Connection, mailbox: MailboxId) -> DbResult<MailboxSnapshot> {
+/// Everything SELECT needs — from the mailbox's list checkpoint when it has one (see
+/// `lists`) — and, when a new checkpoint is due, its blob.
+pub(crate) fn snapshot(
+    conn: &Connection,
+    mailbox: MailboxId,
+) -> DbResult<(MailboxSnapshot, Option<Vec<u8>>)> {
     let row = mailboxes::selectable(conn, mailbox)?;
-    Ok(MailboxSnapshot {
+    let (messages, due) = match lists::current(conn, &row)? {
+        Some(current) => current,
+        None => {
+            let messages: Vec<MessageFlags> = load(conn, mailbox, &UidSet::All)?
+                .into_iter()
+                .map(Stored::flags)
+                .collect();
+            let due = lists::wanted(&messages);
+            (messages, due)
+        }
+    };
+    let checkpoint = if due {
+        Some(lists::encode(&messages)?)
+    } else {
+        None
+    };
+    let snapshot = MailboxSnapshot {
         uid_validity: row.uid_validity,
         uid_next: row.uid_next,
         highest_modseq: row.highest_modseq,
         keywords: keywords(conn, mailbox)?,
-        messages: load(conn, mailbox, &UidSet::All)?
-            .into_iter()
-            .map(Stored::flags)
-            .collect(),
-    })
+        messages,
+    };
+    Ok((snapshot, checkpoint))
 }
 
 /// Messages changed and UIDs expunged after `since`.

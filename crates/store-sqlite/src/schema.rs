@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{DbResult, Failure};
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The first schema. See the crate documentation for the reasons behind its shape.
 const V1: &str = "
@@ -160,6 +160,16 @@ CREATE TRIGGER contents_text_delete AFTER DELETE ON contents BEGIN
 END;
 UPDATE contents SET search_complete = 0;
 CREATE INDEX contents_not_indexed ON contents (id) WHERE search_complete <> 1;
+";
+
+/// Checkpoints of big mailboxes' message lists (see `lists`): SELECT after a restart reads
+/// one blob and the changes since, not one row per message.
+const V6: &str = "
+CREATE TABLE mailbox_lists (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+    modseq INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
 ";
 
 /// Brings the database to the newest schema.

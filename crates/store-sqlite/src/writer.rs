@@ -177,6 +177,23 @@ impl Writer {
         })
     }
 
+    /// Queues `work` for a coming batch without waiting for it (for work nobody waits on);
+    /// false, and nothing done, when the queue is full or the writer has stopped.
+    pub(crate) fn submit<F>(&self, work: F) -> bool
+    where
+        F: FnOnce(&Transaction<'_>, &mut Changes) -> DbResult<()> + Send + 'static,
+    {
+        let (reply, _) = oneshot::channel();
+        let request = Box::new(Request {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        self.lock_sender()
+            .as_ref()
+            .is_some_and(|sender| sender.try_send(request).is_ok())
+    }
+
     /// Transactions committed so far.
     pub(crate) fn commit_count(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)

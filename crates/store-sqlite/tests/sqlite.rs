@@ -576,3 +576,47 @@ async fn the_indexer_catches_up_in_the_background() {
     }
     indexer.abort();
 }
+
+/// A big mailbox's snapshot is its list checkpoint plus the changes since (flags, expunges,
+/// appends), and equals what reading every row gives.
+#[tokio::test]
+async fn snapshots_from_a_list_checkpoint_equal_the_rows() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    for chunk in 0..11 {
+        let messages = (0..100).map(|n| message(chunk * 100 + n)).collect();
+        store.append(inbox, messages).await.unwrap();
+    }
+    let side = side_connection(&store);
+    let checkpoints = || count(&side, "SELECT count(*) FROM mailbox_lists");
+    assert_eq!(store.snapshot(inbox).await.unwrap().messages.len(), 1100);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while checkpoints() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut seen = FlagSet::new();
+    seen.insert(SystemFlag::Seen);
+    seen.insert_keyword(portcullis_store::Keyword::new("$Label1").unwrap());
+    store
+        .store_flags(inbox, &uids(1..=50), FlagOperation::Add, &seen, None)
+        .await
+        .unwrap();
+    let mut deleted = FlagSet::new();
+    deleted.insert(SystemFlag::Deleted);
+    store
+        .store_flags(inbox, &uids(100..=120), FlagOperation::Add, &deleted, None)
+        .await
+        .unwrap();
+    store.expunge(inbox, None).await.unwrap();
+    store
+        .append(inbox, (2000..2010).map(message).collect())
+        .await
+        .unwrap();
+    let from_checkpoint = store.snapshot(inbox).await.unwrap();
+    side.execute("DELETE FROM mailbox_lists", []).unwrap();
+    let from_rows = store.snapshot(inbox).await.unwrap();
+    assert_eq!(from_checkpoint, from_rows);
+    assert_eq!(from_rows.messages.len(), 1100 - 21 + 10);
+    assert!(from_rows.messages[..50].iter().all(|m| m.flags == seen));
+}

@@ -592,7 +592,10 @@ async fn snapshots_from_a_list_checkpoint_equal_the_rows() {
     assert_eq!(store.snapshot(inbox).await.unwrap().messages.len(), 1100);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while checkpoints() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no checkpoint written");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint written"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut seen = FlagSet::new();

@@ -184,11 +184,13 @@ impl MailboxView {
 
     /// The number of `\Recent` messages in the view.
     pub(crate) fn recent_count(&self) -> u32 {
-        let count = self
-            .messages
+        // Claims are disjoint UID ranges: count each by binary search, not message by message.
+        let position = |uid: Uid| self.messages.partition_point(|m| m.uid < uid);
+        let count: usize = self
+            .recent
             .iter()
-            .filter(|m| self.is_recent(m.uid))
-            .count();
+            .map(|&(first, end)| position(end) - position(first))
+            .sum();
         u32::try_from(count).unwrap_or(u32::MAX)
     }
 

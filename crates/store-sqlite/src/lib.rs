@@ -518,6 +518,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn raw_messages(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, Bytes)>> {
+        let uids = uids.to_vec();
+        self.readers
+            .read(move |tx| messages::raws(tx, mailbox, &uids))
+            .await
+    }
+
     async fn store_flags(
         &self,
         mailbox: MailboxId,
@@ -568,6 +579,15 @@ impl Store for SqliteStore {
     }
 
     async fn claim_recent(&self, mailbox: MailboxId) -> StoreResult<Option<(Uid, Uid)>> {
+        // Usually nothing arrived since the last claim: a read says so without waiting for
+        // the writer's queue and fsyncs (every IMAP4rev1 SELECT asks).
+        let unclaimed = self
+            .readers
+            .read(move |tx| mailboxes::recent_unclaimed(tx, mailbox))
+            .await?;
+        if !unclaimed {
+            return Ok(None);
+        }
         self.writer
             .write(move |tx, _| mailboxes::claim_recent(tx, mailbox))
             .await

@@ -479,6 +479,12 @@ pub(crate) fn status(conn: &Connection, id: MailboxId) -> DbResult<MailboxStatus
 }
 
 /// Claims the recent range (see `Store::claim_recent`).
+/// Whether `claim_recent` would claim anything now.
+pub(crate) fn recent_unclaimed(conn: &Connection, id: MailboxId) -> DbResult<bool> {
+    let mailbox = selectable(conn, id)?;
+    Ok(mailbox.recent_floor < mailbox.uid_next)
+}
+
 pub(crate) fn claim_recent(conn: &Connection, id: MailboxId) -> DbResult<Option<(Uid, Uid)>> {
     let mailbox = selectable(conn, id)?;
     if mailbox.recent_floor >= mailbox.uid_next {

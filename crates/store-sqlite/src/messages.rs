@@ -670,6 +670,29 @@ pub(crate) fn summaries(
 /// The stored bytes of one message.
 pub(crate) fn raw(conn: &Connection, mailbox: MailboxId, uid: Uid) -> DbResult<Option<Bytes>> {
     mailboxes::selectable(conn, mailbox)?;
+    raw_of(conn, mailbox, uid)
+}
+
+/// The stored bytes of `uids` (any order, repeats ignored), ascending by UID.
+pub(crate) fn raws(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &[Uid],
+) -> DbResult<Vec<(Uid, Bytes)>> {
+    mailboxes::selectable(conn, mailbox)?;
+    let mut uids = uids.to_vec();
+    uids.sort_unstable();
+    uids.dedup();
+    let mut found = Vec::with_capacity(uids.len());
+    for uid in uids {
+        if let Some(raw) = raw_of(conn, mailbox, uid)? {
+            found.push((uid, raw));
+        }
+    }
+    Ok(found)
+}
+
+fn raw_of(conn: &Connection, mailbox: MailboxId, uid: Uid) -> DbResult<Option<Bytes>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.raw FROM messages AS m JOIN content_data AS d ON d.content_id = m.content_id
          WHERE m.mailbox_id = ?1 AND m.uid = ?2",

@@ -155,6 +155,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The stored bytes of one message; `None` if it does not exist (any more).
     async fn raw_message(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<Bytes>>;
 
+    /// The stored bytes of several messages in one read, ascending by UID; missing UIDs left
+    /// out. The caller bounds the total size (it knows the messages' sizes). The default asks
+    /// for one message after the other.
+    async fn raw_messages(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, Bytes)>> {
+        let mut found = Vec::with_capacity(uids.len());
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
+        for uid in uids {
+            if let Some(raw) = self.raw_message(mailbox, uid).await? {
+                found.push((uid, raw));
+            }
+        }
+        Ok(found)
+    }
+
     /// Changes flags (RFC 9051 6.4.6) with RFC 7162 UNCHANGEDSINCE. Only messages whose flags
     /// really change get a new MODSEQ; the whole call takes one MODSEQ.
     async fn store_flags(

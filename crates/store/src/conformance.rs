@@ -1337,6 +1337,18 @@ pub async fn raw_message_is_byte_identical(store: &dyn Store) {
         .collect();
     let expected: Vec<u64> = appended.iter().map(|m| m.raw.len() as u64).collect();
     assert_eq!(sizes, expected);
+    let many = store
+        .raw_messages(inbox, &uids([3, 1, 9, 3]))
+        .await
+        .unwrap();
+    assert_eq!(
+        many,
+        vec![
+            (uid(1), appended[0].raw.clone()),
+            (uid(3), appended[2].raw.clone())
+        ],
+        "several at once: ascending, repeats and missing UIDs left out"
+    );
 }
 
 /// The stored summary equals `portcullis_mime::parse` of the stored bytes.

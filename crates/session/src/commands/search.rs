@@ -392,37 +392,73 @@ impl Session {
             } else {
                 Vec::new()
             };
-            for &(seq, message) in batch {
-                let meta = metas
-                    .binary_search_by_key(&message.uid, |m| m.uid)
+            let meta_of = |uid: Uid| {
+                metas
+                    .binary_search_by_key(&uid, |m| m.uid)
                     .ok()
-                    .map(|i| &metas[i]);
-                let summary = summaries
-                    .binary_search_by_key(&message.uid, |(u, _)| *u)
-                    .ok()
-                    .map(|i| &summaries[i].1);
-                let raw = match (need.content, summary) {
-                    (true, Some(_)) => store.raw_message(view.id, message.uid).await?,
-                    _ => None,
+                    .map(|i| &metas[i])
+            };
+            let size_of = |&(_, message): &(u32, &ViewMessage)| {
+                meta_of(message.uid).map_or(0, |meta| meta.size)
+            };
+            // The bytes, when the keys need them, come a few MiB at a time in one read each.
+            for run in runs_within(batch, size_of, RAW_READ_BUDGET) {
+                let raws = if need.content {
+                    let uids: Vec<Uid> = run.iter().map(|(_, m)| m.uid).collect();
+                    store.raw_messages(view.id, &uids).await?
+                } else {
+                    Vec::new()
                 };
-                let candidate = Candidate {
-                    seq,
-                    message,
-                    saved: &view.saved,
-                    recent: !self.rev2 && view.is_recent(message.uid),
-                    meta,
-                    content: raw.as_ref().zip(summary),
-                    exists,
-                    largest_uid,
-                    now,
-                };
-                if candidate.matches(criteria) {
-                    matched.push((seq, message.uid, message.modseq));
+                for &(seq, message) in run {
+                    let summary = summaries
+                        .binary_search_by_key(&message.uid, |(u, _)| *u)
+                        .ok()
+                        .map(|i| &summaries[i].1);
+                    let raw = raws
+                        .binary_search_by_key(&message.uid, |(u, _)| *u)
+                        .ok()
+                        .map(|i| &raws[i].1);
+                    let candidate = Candidate {
+                        seq,
+                        message,
+                        saved: &view.saved,
+                        recent: !self.rev2 && view.is_recent(message.uid),
+                        meta: meta_of(message.uid),
+                        content: raw.zip(summary),
+                        exists,
+                        largest_uid,
+                        now,
+                    };
+                    if candidate.matches(criteria) {
+                        matched.push((seq, message.uid, message.modseq));
+                    }
                 }
             }
         }
         Ok(matched)
     }
+}
+
+/// Most message bytes one read of a text search brings in at once.
+const RAW_READ_BUDGET: u64 = 8 << 20;
+
+/// `items` cut into runs, in order, each of at most `budget` bytes by `size` — or of one item
+/// bigger than that.
+fn runs_within<T>(items: &[T], size: impl Fn(&T) -> u64, budget: u64) -> Vec<&[T]> {
+    let mut runs = Vec::new();
+    let (mut start, mut total) = (0, 0_u64);
+    for (index, item) in items.iter().enumerate() {
+        let bytes = size(item);
+        if index > start && total.saturating_add(bytes) > budget {
+            runs.push(&items[start..index]);
+            (start, total) = (index, 0);
+        }
+        total = total.saturating_add(bytes);
+    }
+    if start < items.len() {
+        runs.push(&items[start..]);
+    }
+    runs
 }
 
 /// What `RETURN (SAVE ...)` saves (RFC 5182 2.1): with MIN and/or MAX but neither ALL nor
@@ -493,6 +529,15 @@ fn esearch_items(options: &[SearchReturn], numbers: &[u32]) -> Vec<ESearchItem> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_stay_within_the_budget_unless_one_item_is_bigger() {
+        let sizes = [3_u64, 4, 2, 9, 1, 1];
+        let runs = runs_within(&sizes, |&s| s, 7);
+        assert_eq!(runs, vec![&[3, 4][..], &[2], &[9], &[1, 1]]);
+        assert!(runs_within(&[] as &[u64], |&s| s, 7).is_empty());
+        assert_eq!(runs_within(&sizes, |_| 0, 7), vec![&sizes[..]]);
+    }
 
     #[test]
     fn header_dates_are_read_leniently() {

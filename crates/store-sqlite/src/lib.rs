@@ -518,6 +518,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn raw_prefixes(
+        &self,
+        mailbox: MailboxId,
+        wanted: &[(Uid, u64)],
+    ) -> StoreResult<Vec<(Uid, Bytes)>> {
+        let wanted = wanted.to_vec();
+        self.readers
+            .read(move |tx| messages::raw_prefixes(tx, mailbox, &wanted))
+            .await
+    }
+
     async fn raw_messages(
         &self,
         mailbox: MailboxId,

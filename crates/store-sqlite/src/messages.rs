@@ -653,14 +653,24 @@ pub(crate) fn summaries(
     uids: &UidSet,
 ) -> DbResult<Vec<(Uid, MessageSummary)>> {
     mailboxes::selectable(conn, mailbox)?;
-    let select =
-        "SELECT m.uid, c.summary FROM messages AS m JOIN contents AS c ON c.id = m.content_id
-                  WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid";
+    // The span scan reads message rows only; a summary is looked up for the UIDs asked for
+    // alone (a join would load the summary of every row the spans cross: profiled, most of
+    // a sparse SEARCH's time).
+    let select = "SELECT uid, content_id FROM messages
+                  WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid";
+    let mut summary_of = conn.prepare_cached("SELECT summary FROM contents WHERE id = ?1")?;
     let mut summaries = Vec::new();
     scan(conn, select, mailbox, uids, |row| {
-        let summary = postcard::from_bytes(row.get_ref(1)?.as_blob()?).map_err(|error| {
-            Failure::Internal(format!("cannot decode a message summary: {error}"))
-        })?;
+        let content: i64 = row.get(1)?;
+        let summary = summary_of
+            .query_row([content], |found| {
+                Ok(postcard::from_bytes::<MessageSummary>(
+                    found.get_ref(0)?.as_blob()?,
+                ))
+            })?
+            .map_err(|error| {
+                Failure::Internal(format!("cannot decode a message summary: {error}"))
+            })?;
         summaries.push((rows::uid(row.get(0)?)?, summary));
         Ok(())
     })?;
@@ -689,6 +699,42 @@ pub(crate) fn raws(
             found.push((uid, raw));
         }
     }
+    Ok(found)
+}
+
+/// The first bytes of messages (see `Store::raw_prefixes`), ascending by UID. Read with
+/// incremental blob I/O: only the pages of the prefix, not a whole 100 KB message for its
+/// 2 KB header (profiled: a header search after a restart read 100 MB from disk).
+pub(crate) fn raw_prefixes(
+    conn: &Connection,
+    mailbox: MailboxId,
+    wanted: &[(Uid, u64)],
+) -> DbResult<Vec<(Uid, Bytes)>> {
+    mailboxes::selectable(conn, mailbox)?;
+    let mut wanted = wanted.to_vec();
+    wanted.sort_unstable();
+    let mut content_of =
+        conn.prepare_cached("SELECT content_id FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+    let mut found: Vec<(Uid, Bytes)> = Vec::with_capacity(wanted.len());
+    for (uid, length) in wanted.into_iter().rev() {
+        if found.last().is_some_and(|(last, _)| *last == uid) {
+            continue; // the longest of repeated requests came first
+        }
+        let Some(content) = content_of
+            .query_row(params![mailbox.0, uid.get()], |row| row.get::<_, i64>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        let blob = conn.blob_open(rusqlite::MAIN_DB, "content_data", "raw", content, true)?;
+        let length = usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .min(blob.len());
+        let mut prefix = vec![0; length];
+        blob.read_at_exact(&mut prefix, 0)?;
+        found.push((uid, Bytes::from(prefix)));
+    }
+    found.reverse();
     Ok(found)
 }
 

@@ -175,6 +175,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(found)
     }
 
+    /// The first bytes of several messages — up to the given length each (a header block,
+    /// say), the whole message when shorter — in one read, ascending by UID; missing UIDs
+    /// left out. The default reads whole messages and cuts them.
+    async fn raw_prefixes(
+        &self,
+        mailbox: MailboxId,
+        wanted: &[(Uid, u64)],
+    ) -> StoreResult<Vec<(Uid, Bytes)>> {
+        let uids: Vec<Uid> = wanted.iter().map(|(uid, _)| *uid).collect();
+        let mut found = self.raw_messages(mailbox, &uids).await?;
+        for (uid, raw) in &mut found {
+            let length = wanted
+                .iter()
+                .filter(|(wanted, _)| wanted == uid)
+                .map(|(_, length)| *length)
+                .max()
+                .unwrap_or(0);
+            raw.truncate(usize::try_from(length).unwrap_or(usize::MAX));
+        }
+        Ok(found)
+    }
+
     /// Changes flags (RFC 9051 6.4.6) with RFC 7162 UNCHANGEDSINCE. Only messages whose flags
     /// really change get a new MODSEQ; the whole call takes one MODSEQ.
     async fn store_flags(

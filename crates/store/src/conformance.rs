@@ -1349,6 +1349,21 @@ pub async fn raw_message_is_byte_identical(store: &dyn Store) {
         ],
         "several at once: ascending, repeats and missing UIDs left out"
     );
+    let prefixes = store
+        .raw_prefixes(
+            inbox,
+            &[(uid(3), 10), (uid(1), 1_000_000), (uid(9), 5), (uid(3), 20)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        prefixes,
+        vec![
+            (uid(1), appended[0].raw.clone()),
+            (uid(3), appended[2].raw.slice(..20))
+        ],
+        "prefixes: the longest asked for, whole messages when shorter"
+    );
 }
 
 /// The stored summary equals `portcullis_mime::parse` of the stored bytes.

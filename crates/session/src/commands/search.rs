@@ -27,7 +27,10 @@ const BATCH: usize = 256;
 #[derive(Debug, Clone, Copy, Default)]
 struct Needs {
     meta: bool,
+    /// The parse and (part of) the bytes.
     content: bool,
+    /// The bytes past the header block (BODY, TEXT): without it, a header block is read.
+    body: bool,
 }
 
 fn needs(key: &SearchKey, acc: &mut Needs) {
@@ -45,12 +48,14 @@ fn needs(key: &SearchKey, acc: &mut Needs) {
         | SearchKey::Younger(_) => {
             acc.meta = true;
         }
-        SearchKey::Header(..)
-        | SearchKey::Body(_)
-        | SearchKey::Text(_)
-        | SearchKey::SentDate(..) => {
+        SearchKey::Header(..) | SearchKey::SentDate(..) => {
             acc.content = true;
             acc.meta = true;
+        }
+        SearchKey::Body(_) | SearchKey::Text(_) => {
+            acc.content = true;
+            acc.meta = true;
+            acc.body = true;
         }
         _ => {}
     }
@@ -64,6 +69,7 @@ struct Candidate<'a> {
     saved: &'a [Uid],
     recent: bool,
     meta: Option<&'a MessageMeta>,
+    /// The bytes — whole, or only the header block when no key looks past it — and parse.
     content: Option<(&'a Bytes, &'a MessageSummary)>,
     exists: u32,
     largest_uid: u32,
@@ -403,9 +409,19 @@ impl Session {
             };
             // The bytes, when the keys need them, come a few MiB at a time in one read each.
             for run in runs_within(batch, size_of, RAW_READ_BUDGET) {
-                let raws = if need.content {
+                let raws = if need.body {
                     let uids: Vec<Uid> = run.iter().map(|(_, m)| m.uid).collect();
                     store.raw_messages(view.id, &uids).await?
+                } else if need.content {
+                    // Header keys alone: the header blocks, not the whole messages.
+                    let heads: Vec<(Uid, u64)> = run
+                        .iter()
+                        .filter_map(|(_, m)| {
+                            let index = summaries.binary_search_by_key(&m.uid, |(u, _)| *u).ok()?;
+                            Some((m.uid, summaries[index].1.root.body_start))
+                        })
+                        .collect();
+                    store.raw_prefixes(view.id, &heads).await?
                 } else {
                     Vec::new()
                 };

@@ -26,6 +26,7 @@
 //! | `expunged` | (mailbox, uid), WITHOUT ROWID; indexes (mailbox, modseq), (expunged_at) | the MODSEQ and time of each expunge, for QRESYNC |
 //! | `mailbox_keywords` | (mailbox, keyword NOCASE) | keywords ever used, for FLAGS |
 //! | `content_text` | rowid = content id; FTS5, contentless, trigram, `detail=column` | the folded searchable text (headers, body) of each indexed content; `contents.search_complete` says 0 waiting, 1 indexed, 2 cut at the size limit |
+//! | `mailbox_lists` | mailbox id (FK, cascade) | checkpoint of a big mailbox's message list at a MODSEQ (see `lists`) |
 //! | `auth_throttle` | key (`ip:…`, `prefix:…/n`, `account:…`), WITHOUT ROWID | failed logins in the current window, ban end and count, expiry (brute-force defence) |
 //!
 //! - A message's content is stored once and shared by COPY, MOVE, RENAME INBOX (and later by

@@ -418,7 +418,7 @@ impl Data<'_> {
                     if i > 0 {
                         out.push(b' ');
                     }
-                    out.extend_from_slice(format!("{} {value}", item.as_str()).as_bytes());
+                    write_fmt(out, format_args!("{} {value}", item.as_str()));
                 }
                 out.push(b')');
             }
@@ -427,18 +427,18 @@ impl Data<'_> {
                 out.extend_from_slice(flags.join(" ").as_bytes());
                 out.push(b')');
             }
-            Data::Exists(n) => out.extend_from_slice(format!("{n} EXISTS").as_bytes()),
-            Data::Recent(n) => out.extend_from_slice(format!("{n} RECENT").as_bytes()),
-            Data::Expunge(n) => out.extend_from_slice(format!("{n} EXPUNGE").as_bytes()),
+            Data::Exists(n) => write_fmt(out, format_args!("{n} EXISTS")),
+            Data::Recent(n) => write_fmt(out, format_args!("{n} RECENT")),
+            Data::Expunge(n) => write_fmt(out, format_args!("{n} EXPUNGE")),
             Data::Search { numbers, modseq } => {
                 out.extend_from_slice(b"SEARCH");
                 for n in *numbers {
-                    out.extend_from_slice(format!(" {n}").as_bytes());
+                    write_fmt(out, format_args!(" {n}"));
                 }
                 // RFC 7162 7: `"SEARCH" [1*(SP nz-number) SP search-sort-mod-seq]` — the
                 // MODSEQ only follows at least one number.
                 if let (Some(modseq), false) = (modseq, numbers.is_empty()) {
-                    out.extend_from_slice(format!(" (MODSEQ {modseq})").as_bytes());
+                    write_fmt(out, format_args!(" (MODSEQ {modseq})"));
                 }
             }
             Data::ESearch { tag, uid, items } => esearch(out, tag, *uid, items, charset),
@@ -452,7 +452,7 @@ impl Data<'_> {
                 out.extend_from_slice(uids.as_bytes());
             }
             Data::Fetch { seq, items } => {
-                out.extend_from_slice(format!("{seq} FETCH (").as_bytes());
+                write_fmt(out, format_args!("{seq} FETCH ("));
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b' ');
@@ -464,6 +464,13 @@ impl Data<'_> {
         }
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Formats straight into the output (no intermediate `String` per response: a FETCH or
+/// SEARCH of 100,000 messages writes 100,000 of them).
+fn write_fmt(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) {
+    // Writing into a Vec cannot fail.
+    let _ = std::io::Write::write_fmt(out, args);
 }
 
 fn words(out: &mut Vec<u8>, words: &[String]) {
@@ -528,14 +535,10 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
             out.extend_from_slice(flags.join(" ").as_bytes());
             out.push(b')');
         }
-        FetchAttr::Uid(uid) => out.extend_from_slice(format!("UID {uid}").as_bytes()),
-        FetchAttr::Rfc822Size(size) => {
-            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes())
-        }
-        FetchAttr::InternalDate(date) => {
-            out.extend_from_slice(format!("INTERNALDATE \"{date}\"").as_bytes())
-        }
-        FetchAttr::ModSeq(modseq) => out.extend_from_slice(format!("MODSEQ ({modseq})").as_bytes()),
+        FetchAttr::Uid(uid) => write_fmt(out, format_args!("UID {uid}")),
+        FetchAttr::Rfc822Size(size) => write_fmt(out, format_args!("RFC822.SIZE {size}")),
+        FetchAttr::InternalDate(date) => write_fmt(out, format_args!("INTERNALDATE \"{date}\"")),
+        FetchAttr::ModSeq(modseq) => write_fmt(out, format_args!("MODSEQ ({modseq})")),
         FetchAttr::Envelope(env) => {
             out.extend_from_slice(b"ENVELOPE ");
             envelope(out, env, charset);
@@ -569,7 +572,7 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
             part_path(out, part);
             out.push(b']');
             if let Some(origin) = origin {
-                out.extend_from_slice(format!("<{origin}>").as_bytes());
+                write_fmt(out, format_args!("<{origin}>"));
             }
             out.push(b' ');
             if data.contains(&0) {
@@ -580,7 +583,7 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
         FetchAttr::BinarySize { part, size } => {
             out.extend_from_slice(b"BINARY.SIZE[");
             part_path(out, part);
-            out.extend_from_slice(format!("] {size}").as_bytes());
+            write_fmt(out, format_args!("] {size}"));
         }
     }
 }
@@ -630,7 +633,7 @@ fn section_name(
     }
     out.push(b']');
     if let Some(origin) = origin {
-        out.extend_from_slice(format!("<{origin}>").as_bytes());
+        write_fmt(out, format_args!("<{origin}>"));
     }
 }
 

@@ -151,6 +151,15 @@ impl LmtpListener {
         if let LmtpListener::Unix(_, path) = &self {
             let _ = std::fs::remove_file(path);
         }
+        // Each session answers `421` and ends once `stopped` flips; every slot back means all
+        // have. Waiting here keeps the server from exiting under them (it awaits this loop).
+        let capacity = u32::try_from(service.max_connections).unwrap_or(u32::MAX);
+        if timeout(SHUTDOWN_GRACE, slots.acquire_many(capacity))
+            .await
+            .is_err()
+        {
+            tracing::warn!("LMTP sessions still open after the grace period");
+        }
     }
 
     async fn accept(&self) -> io::Result<(Box<dyn Connection>, String)> {
@@ -170,6 +179,10 @@ impl LmtpListener {
 /// A byte stream an LMTP session runs on.
 pub(crate) trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
+
+/// How long a stopping server waits for LMTP sessions to say 421 (one finishing a delivery
+/// first).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// RFC 5321 4.5.3.2.7: the server should wait at least 5 minutes for the next command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5 * 60);

@@ -59,7 +59,7 @@ pub(crate) fn current(
         return Ok(None);
     }
     let base = decode(&data)?;
-    let changed = changed_since(conn, mailbox.id, since)?;
+    let changed = crate::messages::changed_since(conn, mailbox.id, since)?;
     let expunged = crate::messages::logged_expunges(conn, mailbox.id, since)?;
     let changes = changed.len() + expunged.len();
     let messages = merge(base, changed, &expunged);
@@ -133,28 +133,6 @@ fn decode(data: &[u8]) -> DbResult<Vec<MessageFlags>> {
             })
         })
         .collect()
-}
-
-/// Messages added or changed after `since`, ascending by UID.
-fn changed_since(
-    conn: &Connection,
-    mailbox: MailboxId,
-    since: ModSeq,
-) -> DbResult<Vec<MessageFlags>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT uid, modseq, flags, keywords FROM messages
-         WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
-    )?;
-    let mut rows_found = stmt.query(params![mailbox.0, rows::sql_modseq(since)])?;
-    let mut changed = Vec::new();
-    while let Some(row) = rows_found.next()? {
-        changed.push(MessageFlags {
-            uid: rows::uid(row.get(0)?)?,
-            modseq: rows::modseq(row.get(1)?)?,
-            flags: rows::flags(row.get(2)?, row.get_ref(3)?.as_str_or_null()?),
-        });
-    }
-    Ok(changed)
 }
 
 /// `base` without `expunged`, with `changed` (both ascending by UID) replacing or adding

@@ -613,24 +613,36 @@ pub(crate) fn changes_since(
     since: ModSeq,
 ) -> DbResult<MailboxChanges> {
     let row = mailboxes::selectable(conn, mailbox)?;
-    let since_modseq = since;
-    let since = rows::sql_modseq(since);
-    let mut changed = Vec::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
-    ))?;
-    let mut found = stmt.query(params![mailbox.0, since])?;
-    while let Some(found_row) = found.next()? {
-        changed.push(Stored::read(found_row)?.flags());
-    }
     Ok(MailboxChanges {
         uid_next: row.uid_next,
         highest_modseq: row.highest_modseq,
         keywords: keywords(conn, mailbox)?,
-        changed,
-        expunged: logged_expunges(conn, mailbox, since_modseq)?,
+        changed: changed_since(conn, mailbox, since)?,
+        expunged: logged_expunges(conn, mailbox, since)?,
         pruned_through: row.pruned_through,
     })
+}
+
+/// Messages added or changed after `since`, ascending by UID.
+pub(crate) fn changed_since(
+    conn: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> DbResult<Vec<MessageFlags>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid, modseq, flags, keywords FROM messages
+         WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+    )?;
+    let mut found = stmt.query(params![mailbox.0, rows::sql_modseq(since)])?;
+    let mut changed = Vec::new();
+    while let Some(row) = found.next()? {
+        changed.push(MessageFlags {
+            uid: rows::uid(row.get(0)?)?,
+            modseq: rows::modseq(row.get(1)?)?,
+            flags: rows::flags(row.get(2)?, row.get_ref(3)?.as_str_or_null()?),
+        });
+    }
+    Ok(changed)
 }
 
 /// Flags, dates and sizes of `uids`.

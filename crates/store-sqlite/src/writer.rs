@@ -83,6 +83,19 @@ struct Request<T, F> {
     reply: oneshot::Sender<StoreResult<T>>,
 }
 
+impl<T, F> Request<T, F> {
+    /// A request for `work`, and where its result will come.
+    fn new(work: F) -> (Box<Request<T, F>>, oneshot::Receiver<StoreResult<T>>) {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            work: Some(work),
+            outcome: None,
+            reply,
+        };
+        (Box::new(request), answer)
+    }
+}
+
 impl<T, F> Job for Request<T, F>
 where
     T: Send,
@@ -154,12 +167,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &mut Changes) -> DbResult<T> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let request = Box::new(Request {
-            work: Some(work),
-            outcome: None,
-            reply,
-        });
+        let (request, answer) = Request::new(work);
         let sender = self.lock_sender().clone();
         let sent = match sender {
             Some(sender) => sender.send(request).await.is_ok(),
@@ -183,12 +191,7 @@ impl Writer {
     where
         F: FnOnce(&Transaction<'_>, &mut Changes) -> DbResult<()> + Send + 'static,
     {
-        let (reply, _) = oneshot::channel();
-        let request = Box::new(Request {
-            work: Some(work),
-            outcome: None,
-            reply,
-        });
+        let (request, _) = Request::new(work);
         self.lock_sender()
             .as_ref()
             .is_some_and(|sender| sender.try_send(request).is_ok())

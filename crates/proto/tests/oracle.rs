@@ -1728,6 +1728,9 @@ fn every_fetch_attr<'a>(
         | FetchAttr::Section { .. }
         | FetchAttr::Binary { .. }
         | FetchAttr::BinarySize { .. } => {}
+        // The store's copy of the ENVELOPE and BODYSTRUCTURE forms checked here, written as
+        // given.
+        FetchAttr::Encoded { .. } => {}
     };
     let header_end = usize::try_from(message.root.body_start).unwrap();
     let mut items = vec![

@@ -106,7 +106,7 @@ use portcullis_store::{
     Account, AccountId, AccountName, AppendOutcome, ChangeNotifier, ChangeWatch, CopyOutcome,
     ExpungeLog, FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo,
     MailboxName, MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse,
-    Store, StoreError, StoreResult, TextScope, ThrottleKey, ThrottleRecord, Uid,
+    Store, StoreError, StoreResult, TextScope, ThrottleKey, ThrottleRecord, Uid, WireSummary,
 };
 use rusqlite::Connection;
 
@@ -510,6 +510,17 @@ impl Store for SqliteStore {
         let uids = UidSet::listed(uids);
         self.readers
             .read(move |tx| messages::summaries(tx, mailbox, &uids))
+            .await
+    }
+
+    async fn wire_summaries(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, WireSummary)>> {
+        let uids = UidSet::listed(uids);
+        self.readers
+            .read(move |tx| messages::wire_summaries(tx, mailbox, &uids))
             .await
     }
 

@@ -6,9 +6,34 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{DbResult, Failure};
+use crate::messages;
+
+/// One step of the schema: SQL, then (for data SQL cannot compute) a Rust step in the same
+/// transaction.
+struct Migration {
+    sql: &'static str,
+    then: Option<fn(&Connection) -> DbResult<()>>,
+}
+
+impl Migration {
+    const fn sql(sql: &'static str) -> Migration {
+        Migration { sql, then: None }
+    }
+}
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[Migration] = &[
+    Migration::sql(V1),
+    Migration::sql(V2),
+    Migration::sql(V3),
+    Migration::sql(V4),
+    Migration::sql(V5),
+    Migration::sql(V6),
+    Migration {
+        sql: V7,
+        then: Some(messages::fill_wire_summaries),
+    },
+];
 
 /// The first schema. See the crate documentation for the reasons behind its shape.
 const V1: &str = "
@@ -172,6 +197,14 @@ CREATE TABLE mailbox_lists (
 );
 ";
 
+/// Each content's ENVELOPE and BODYSTRUCTURE in IMAP's wire form
+/// (`portcullis_store::WireSummary`), written with the content; the migration computes them
+/// for the contents stored before.
+const V7: &str = "
+ALTER TABLE contents ADD COLUMN wire_envelope BLOB;
+ALTER TABLE contents ADD COLUMN wire_body BLOB;
+";
+
 /// Brings the database to the newest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> DbResult<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -181,12 +214,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> DbResult<()> {
             "database schema version {current} is newer than this program's {known}"
         )));
     }
-    for (version, script) in (1_i64..)
+    for (version, migration) in (1_i64..)
         .zip(MIGRATIONS)
         .skip(usize::try_from(current).unwrap_or(0))
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(script)?;
+        tx.execute_batch(migration.sql)?;
+        if let Some(then) = migration.then {
+            then(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
@@ -308,9 +344,10 @@ mod tests {
     }
 
     /// A version 3 database's messages wait for the indexer after the migration (always
-    /// candidates meanwhile), and are found through the index once indexed.
+    /// candidates meanwhile), are found through the index once indexed, and have wire
+    /// summaries.
     #[test]
-    fn older_contents_wait_for_the_indexer_then_are_found() {
+    fn older_contents_wait_for_the_indexer_then_are_found_and_get_wire_summaries() {
         let mut conn = Connection::open_in_memory().unwrap();
         for script in [V1, V2, V3] {
             conn.execute_batch(script).unwrap();
@@ -342,5 +379,14 @@ mod tests {
         assert_eq!(crate::messages::pending_count(&conn).unwrap(), 0);
         assert_eq!(candidates(Body), Some(1));
         assert_eq!(candidates(Headers), Some(0));
+        // Version 7 computed the content's wire summary, from the bytes: the stored summary
+        // (empty here) could not be read.
+        let uids = crate::uid_set::UidSet::listed(&[portcullis_store::Uid::new(1).unwrap()]);
+        let wire = crate::messages::wire_summaries(&conn, mailbox, &uids).unwrap();
+        let envelope = String::from_utf8_lossy(&wire[0].1.envelope).into_owned();
+        assert_eq!(
+            envelope,
+            "(NIL \"Quarterly Report\" NIL NIL NIL NIL NIL NIL NIL NIL)"
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     Account, AccountId, AccountName, AppendOutcome, ChangeWatch, CopyOutcome, ExpungeLog,
     FlagOperation, FlagSet, FlagUpdate, MailboxChanges, MailboxId, MailboxInfo, MailboxName,
     MailboxSnapshot, MailboxStatus, MessageMeta, ModSeq, NewMessage, SpecialUse, StoreResult,
-    TextScope, ThrottleKey, ThrottleRecord, Uid,
+    TextScope, ThrottleKey, ThrottleRecord, Uid, WireSummary,
 };
 
 /// How long expunges stay in the log by default before [`Store::prune_expunged`] may forget
@@ -151,6 +151,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         mailbox: MailboxId,
         uids: &[Uid],
     ) -> StoreResult<Vec<(Uid, MessageSummary)>>;
+
+    /// ENVELOPE and BODYSTRUCTURE of the given messages as the backend keeps them encoded
+    /// (see [`WireSummary`]), ascending by UID; missing UIDs left out.
+    async fn wire_summaries(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, WireSummary)>>;
 
     /// The stored bytes of one message; `None` if it does not exist (any more).
     async fn raw_message(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<Bytes>>;

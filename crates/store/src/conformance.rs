@@ -69,6 +69,7 @@ macro_rules! store_conformance_tests {
             messages_lists_existing_uids_ascending,
             raw_message_is_byte_identical,
             summaries_round_trip,
+            wire_summaries_follow_the_messages,
             status_reports_the_figures,
             claim_recent_gives_a_range_once,
             watch_wakes_after_changes_only,
@@ -1377,6 +1378,30 @@ pub async fn summaries_round_trip(store: &dyn Store) {
         .map(|(n, m)| (uid(n), portcullis_mime::parse(&m.raw)))
         .collect();
     assert_eq!(summaries, expected);
+}
+
+/// The wire summaries are there for exactly the messages that exist, ascending, and hold
+/// each message's own envelope and structure. (Byte equality with the IMAP encoder is the
+/// backend's test: this crate does not know IMAP's wire form.)
+pub async fn wire_summaries_follow_the_messages(store: &dyn Store) {
+    let (_, inbox) = inbox(store).await;
+    append(store, inbox, vec![message(1), multipart_message()]).await;
+    let wire = store
+        .wire_summaries(inbox, &uids([2, 99, 1]))
+        .await
+        .unwrap();
+    let found: Vec<Uid> = wire.iter().map(|(u, _)| *u).collect();
+    assert_eq!(found, vec![uid(1), uid(2)]);
+    let text = |bytes: &Bytes| String::from_utf8_lossy(bytes).into_owned();
+    let (first, second) = (&wire[0].1, &wire[1].1);
+    assert!(
+        text(&first.envelope).starts_with("(\"Tue, 14 Nov 2023 22:13:20 +0100\" \"message 1\"")
+    );
+    assert!(text(&first.envelope).ends_with("\"<1@example.org>\")"));
+    assert!(text(&first.body_structure).starts_with("(\"text\" \"plain\""));
+    assert!(text(&second.body_structure).contains("\"mixed\""));
+    assert!(text(&second.body_structure).contains("\"a.bin\""));
+    assert!(first.same_for_utf8() && second.same_for_utf8());
 }
 
 /// STATUS counts messages, unseen, deleted, recent, size, and reports UIDNEXT and

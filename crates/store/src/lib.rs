@@ -31,7 +31,7 @@ pub use ids::{AccountId, MailboxId, ModSeq, Uid, UidValidity};
 pub use model::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
     MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SEARCH_TEXT_LIMIT,
-    SpecialUse, TextScope,
+    SpecialUse, TextScope, WireSummary,
 };
 pub use name::{MailboxName, MailboxNameError, SEPARATOR};
 pub use notify::{ChangeNotifier, ChangeWatch};

@@ -356,6 +356,14 @@ pub enum FetchAttr<'a> {
     ModSeq(u64),
     /// ENVELOPE (...)
     Envelope(&'a Envelope),
+    /// `name value` with the value already in wire form (the store's encoded ENVELOPE or
+    /// BODYSTRUCTURE).
+    Encoded {
+        /// The item's name.
+        name: &'static str,
+        /// Its value, written as it is.
+        value: &'a [u8],
+    },
     /// BODY (...) or BODYSTRUCTURE (...)
     BodyStructure {
         /// The message.
@@ -542,6 +550,11 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
         FetchAttr::Envelope(env) => {
             out.extend_from_slice(b"ENVELOPE ");
             envelope(out, env, charset);
+        }
+        FetchAttr::Encoded { name, value } => {
+            out.extend_from_slice(name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(value);
         }
         FetchAttr::BodyStructure {
             message,

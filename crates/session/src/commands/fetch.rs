@@ -18,7 +18,7 @@ use portcullis_mime::MessageSummary;
 use portcullis_proto::command::{FetchItem, Section, SectionText};
 use portcullis_proto::encode::{Code, Data, FetchAttr};
 use portcullis_proto::{DateTime, SequenceSet};
-use portcullis_store::{FlagOperation, FlagSet, MessageMeta, SystemFlag, Uid};
+use portcullis_store::{FlagOperation, FlagSet, MessageMeta, SystemFlag, Uid, WireSummary};
 
 use crate::commands::UidRanges;
 use crate::error::{CommandResult, Refusal};
@@ -33,6 +33,9 @@ const BATCH: usize = 256;
 struct Needs {
     meta: bool,
     summary: bool,
+    /// ENVELOPE or BODYSTRUCTURE as the store keeps them encoded, when nothing else needs
+    /// the decoded summary.
+    wire: bool,
     raw: bool,
     sets_seen: bool,
 }
@@ -44,7 +47,10 @@ impl Needs {
             match item {
                 FetchItem::Flags | FetchItem::Uid | FetchItem::ModSeq => {}
                 FetchItem::InternalDate | FetchItem::Rfc822Size => needs.meta = true,
-                FetchItem::Envelope | FetchItem::BodyStructure { .. } => needs.summary = true,
+                FetchItem::Envelope | FetchItem::BodyStructure { extensible: true } => {
+                    needs.wire = true;
+                }
+                FetchItem::BodyStructure { extensible: false } => needs.summary = true,
                 FetchItem::BodySection { section, peek, .. } => {
                     needs.raw = true;
                     needs.summary |= !section.part.is_empty() || section.text.is_some();
@@ -61,14 +67,31 @@ impl Needs {
                 }
             }
         }
+        needs.wire &= !needs.summary;
         needs
     }
+}
+
+/// What one store round trip loaded for a batch of messages, each list ascending by UID.
+#[derive(Default)]
+struct Batch {
+    metas: Vec<MessageMeta>,
+    summaries: Vec<(Uid, MessageSummary)>,
+    wires: Vec<(Uid, WireSummary)>,
+}
+
+/// The entry of `uid` in a list ascending by UID.
+fn find<T>(list: &[T], uid: Uid, key: impl Fn(&T) -> Uid) -> Option<&T> {
+    list.binary_search_by_key(&uid, key)
+        .ok()
+        .and_then(|index| list.get(index))
 }
 
 /// One message's data for a FETCH response, borrowed from its batch.
 struct Loaded<'a> {
     meta: Option<&'a MessageMeta>,
     summary: Option<&'a MessageSummary>,
+    wire: Option<&'a WireSummary>,
     raw: Option<Bytes>,
 }
 
@@ -130,10 +153,10 @@ impl Session {
             } else {
                 Vec::new()
             };
-            let (metas, summaries) = self.load_batch(&live, needs).await?;
+            let loaded_batch = self.load_batch(&live, needs).await?;
             for &(seq, uid, expunged) in batch {
                 let loaded = match self
-                    .load_message(uid, expunged, needs, &metas, &summaries)
+                    .load_message(uid, expunged, needs, &loaded_batch)
                     .await?
                 {
                     Some(loaded) => loaded,
@@ -226,26 +249,35 @@ impl Session {
         Ok(changed)
     }
 
-    async fn load_batch(
-        &self,
-        uids: &[Uid],
-        needs: Needs,
-    ) -> CommandResult<(Vec<MessageMeta>, Vec<(Uid, MessageSummary)>)> {
-        let Some(view) = self.selected.as_ref() else {
-            return Ok((Vec::new(), Vec::new()));
+    async fn load_batch(&self, uids: &[Uid], needs: Needs) -> CommandResult<Batch> {
+        let mut batch = Batch::default();
+        let Some(view) = self.selected.as_ref().filter(|_| !uids.is_empty()) else {
+            return Ok(batch);
         };
         let store = &self.ctx.store;
-        let metas = if needs.meta && !uids.is_empty() {
-            store.messages(view.id, uids).await?
-        } else {
-            Vec::new()
-        };
-        let summaries = if needs.summary && !uids.is_empty() {
-            store.summaries(view.id, uids).await?
-        } else {
-            Vec::new()
-        };
-        Ok((metas, summaries))
+        if needs.meta {
+            batch.metas = store.messages(view.id, uids).await?;
+        }
+        if needs.summary {
+            batch.summaries = store.summaries(view.id, uids).await?;
+        }
+        if needs.wire {
+            batch.wires = store.wire_summaries(view.id, uids).await?;
+            if self.charset().utf8 {
+                // Strings with 8-bit bytes are written differently under UTF8=ACCEPT: those
+                // messages are encoded from their summaries.
+                let differ: Vec<Uid> = batch
+                    .wires
+                    .iter()
+                    .filter(|(_, wire)| !wire.same_for_utf8())
+                    .map(|(uid, _)| *uid)
+                    .collect();
+                if !differ.is_empty() {
+                    batch.summaries = store.summaries(view.id, &differ).await?;
+                }
+            }
+        }
+        Ok(batch)
     }
 
     /// Gathers one message's data; `None` when it is gone from the store.
@@ -254,26 +286,20 @@ impl Session {
         uid: Uid,
         expunged: bool,
         needs: Needs,
-        metas: &'b [MessageMeta],
-        summaries: &'b [(Uid, MessageSummary)],
+        batch: &'b Batch,
     ) -> CommandResult<Option<Loaded<'b>>> {
         if expunged {
             return Ok(None);
         }
-        let meta = match needs.meta {
-            true => match metas.binary_search_by_key(&uid, |m| m.uid) {
-                Ok(index) => Some(&metas[index]),
-                Err(_) => return Ok(None),
-            },
-            false => None,
-        };
-        let summary = match needs.summary {
-            true => match summaries.binary_search_by_key(&uid, |(u, _)| *u) {
-                Ok(index) => Some(&summaries[index].1),
-                Err(_) => return Ok(None),
-            },
-            false => None,
-        };
+        let meta = find(&batch.metas, uid, |m| m.uid);
+        let summary = find(&batch.summaries, uid, |(u, _)| *u).map(|(_, s)| s);
+        let wire = find(&batch.wires, uid, |(u, _)| *u).map(|(_, w)| w);
+        let gone = (needs.meta && meta.is_none())
+            || (needs.summary && summary.is_none())
+            || (needs.wire && wire.is_none());
+        if gone {
+            return Ok(None);
+        }
         let raw = match (needs.raw, self.selected.as_ref()) {
             (true, Some(view)) => match self.ctx.store.raw_message(view.id, uid).await? {
                 Some(raw) => Some(raw),
@@ -281,7 +307,12 @@ impl Session {
             },
             _ => None,
         };
-        Ok(Some(Loaded { meta, summary, raw }))
+        Ok(Some(Loaded {
+            meta,
+            summary,
+            wire,
+            raw,
+        }))
     }
 
     fn write_fetch(
@@ -320,17 +351,27 @@ impl Session {
                     Some(message) => FetchAttr::ModSeq(message.modseq.get()),
                     None => continue,
                 },
-                (FetchItem::Envelope, _) => match &loaded.summary {
-                    Some(summary) => FetchAttr::Envelope(&summary.envelope),
-                    None => continue,
-                },
-                (FetchItem::BodyStructure { extensible }, _) => match &loaded.summary {
-                    Some(summary) => FetchAttr::BodyStructure {
-                        message: summary,
-                        extensible: *extensible,
+                (FetchItem::Envelope, _) => match (&loaded.summary, &loaded.wire) {
+                    (Some(summary), _) => FetchAttr::Envelope(&summary.envelope),
+                    (None, Some(wire)) => FetchAttr::Encoded {
+                        name: "ENVELOPE",
+                        value: &wire.envelope,
                     },
-                    None => continue,
+                    (None, None) => continue,
                 },
+                (FetchItem::BodyStructure { extensible }, _) => {
+                    match (&loaded.summary, &loaded.wire) {
+                        (Some(summary), _) => FetchAttr::BodyStructure {
+                            message: summary,
+                            extensible: *extensible,
+                        },
+                        (None, Some(wire)) if *extensible => FetchAttr::Encoded {
+                            name: "BODYSTRUCTURE",
+                            value: &wire.body_structure,
+                        },
+                        _ => continue,
+                    }
+                }
                 (
                     FetchItem::BodySection { section, alias, .. },
                     Computed::Section(data, origin),

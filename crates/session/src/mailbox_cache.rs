@@ -5,8 +5,9 @@
 //! one row per message: about 100 ms for 100,000 messages. Here the list a view started
 //! from is kept (an `Arc`, shared copy-on-write with the views) with the MODSEQ it is
 //! exact at; the next SELECT of that mailbox, by any session, asks the store only for what
-//! changed since (`Store::changes_since`, by MODSEQ index: nothing, usually), folds that
-//! in, and shares the list again. Mailbox ids are never reused, so an id always names the
+//! changed since (`Store::changes_since`, by MODSEQ index), folds that in, and shares the
+//! list again — or asks nothing when the mailbox's HIGHESTMODSEQ, read with its name, is
+//! the cached one (the usual case). Mailbox ids are never reused, so an id always names the
 //! same mailbox incarnation (and UIDVALIDITY); a change set the store cannot give
 //! completely (its expunge log was pruned past the cached MODSEQ) means a fresh load.
 //!
@@ -17,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use portcullis_store::{MailboxId, Store, StoreResult};
+use portcullis_store::{MailboxId, MailboxInfo, Store, StoreResult};
 
 use crate::view::{MailboxView, ViewBase};
 
@@ -72,11 +73,16 @@ impl MailboxCache {
     pub(crate) async fn open(
         &self,
         store: &dyn Store,
-        id: MailboxId,
+        info: &MailboxInfo,
         read_only: bool,
     ) -> StoreResult<MailboxView> {
+        let id = info.id;
         if let Some(base) = self.get(id) {
             let since = base.modseq;
+            if since == info.highest_modseq {
+                let watch = store.watch(id, since);
+                return Ok(MailboxView::from_base(id, read_only, base, watch));
+            }
             match store.changes_since(id, since).await {
                 Ok(changes) if changes.is_complete_after(since) => {
                     let watch = store.watch(id, changes.highest_modseq);

@@ -68,6 +68,9 @@ pub(crate) struct MailboxView {
     messages: Arc<Vec<ViewMessage>>,
     /// Everything up to this MODSEQ is folded into the view.
     known_modseq: ModSeq,
+    /// How many messages are marked expunged (a count, so that SELECT of a big mailbox
+    /// does not look through every message for them: profiled, half of a warm SELECT).
+    pending_expunges: usize,
     /// UID ranges `[first, end)` this session claimed as `\Recent`.
     recent: Vec<(Uid, Uid)>,
     /// Wakes when the mailbox changes.
@@ -118,6 +121,8 @@ impl MailboxView {
             keywords: base.keywords,
             messages: base.messages,
             known_modseq: base.modseq,
+            // A base never holds unreported expunges (see `base`).
+            pending_expunges: 0,
             recent: Vec::new(),
             watch,
             saved: Vec::new(),
@@ -260,8 +265,11 @@ impl MailboxView {
     ) -> SyncEvents {
         let mut events = SyncEvents::default();
         for uid in &changes.expunged {
-            if let Some(message) = self.by_uid_mut(*uid) {
+            if let Some(message) = self.by_uid_mut(*uid)
+                && !message.expunged
+            {
                 message.expunged = true;
+                self.pending_expunges += 1;
             }
         }
         if allow_expunge {
@@ -327,12 +335,13 @@ impl MailboxView {
             }
         }
         messages.truncate(kept);
+        self.pending_expunges = 0;
         (reported, uids)
     }
 
     /// Whether expunges wait to be reported.
     pub(crate) fn has_pending_expunges(&self) -> bool {
-        self.messages.iter().any(|m| m.expunged)
+        self.pending_expunges > 0
     }
 }
 

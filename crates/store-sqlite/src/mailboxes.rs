@@ -64,6 +64,8 @@ impl Mailbox {
             uid_validity: self.uid_validity,
             special_use: self.special_use,
             selectable: self.selectable,
+            highest_modseq: self.highest_modseq,
+            recent_unclaimed: self.recent_floor < self.uid_next,
         }
     }
 }

@@ -80,6 +80,11 @@ pub struct MailboxInfo {
     pub special_use: Option<SpecialUse>,
     /// False for a name kept only because it has children after DELETE (`\Noselect`).
     pub selectable: bool,
+    /// HIGHESTMODSEQ when this was read: a session holding the mailbox's state at this
+    /// MODSEQ knows it is current without asking for changes.
+    pub highest_modseq: ModSeq,
+    /// Whether messages arrived that no session claimed as `\Recent` yet, when this was read.
+    pub recent_unclaimed: bool,
 }
 
 /// STATUS figures (RFC 9051 6.3.11, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE).

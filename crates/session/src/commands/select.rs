@@ -48,10 +48,12 @@ impl Session {
         let mut view = self
             .ctx
             .mailboxes
-            .open(store.as_ref(), info.id, read_only)
+            .open(store.as_ref(), &info, read_only)
             .await?;
         if !self.rev2
             && !read_only
+            // Nothing to claim when nothing was unclaimed and nothing arrived since.
+            && (info.recent_unclaimed || view.known_modseq() != info.highest_modseq)
             && let Some(range) = store.claim_recent(info.id).await?
         {
             view.add_recent(range);

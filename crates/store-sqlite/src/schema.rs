@@ -199,10 +199,12 @@ CREATE TABLE mailbox_lists (
 
 /// Each content's ENVELOPE and BODYSTRUCTURE in IMAP's wire form
 /// (`portcullis_store::WireSummary`), written with the content; the migration computes them
-/// for the contents stored before.
+/// for the contents stored before. The message list checkpoints are now runs of messages
+/// (see `lists`): the older ones go, and the next SELECT of each mailbox writes it again.
 const V7: &str = "
 ALTER TABLE contents ADD COLUMN wire_envelope BLOB;
 ALTER TABLE contents ADD COLUMN wire_body BLOB;
+DELETE FROM mailbox_lists;
 ";
 
 /// Brings the database to the newest schema.

@@ -460,7 +460,8 @@ impl Data<'_> {
                 out.extend_from_slice(uids.as_bytes());
             }
             Data::Fetch { seq, items } => {
-                write_fmt(out, format_args!("{seq} FETCH ("));
+                number(out, *seq);
+                out.extend_from_slice(b" FETCH (");
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b' ');
@@ -479,6 +480,24 @@ impl Data<'_> {
 fn write_fmt(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) {
     // Writing into a Vec cannot fail.
     let _ = std::io::Write::write_fmt(out, args);
+}
+
+/// Writes a number in decimal. Not through `fmt`: FETCH writes two or three numbers per
+/// message, and the formatting machinery was a tenth of a 100,000-message
+/// `FETCH 1:* (UID FLAGS)` (profiled).
+fn number(out: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut n = n.into();
+    let mut digits = [0_u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 fn words(out: &mut Vec<u8>, words: &[String]) {
@@ -540,11 +559,22 @@ fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
     match attr {
         FetchAttr::Flags(flags) => {
             out.extend_from_slice(b"FLAGS (");
-            out.extend_from_slice(flags.join(" ").as_bytes());
+            for (i, flag) in flags.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(flag.as_bytes());
+            }
             out.push(b')');
         }
-        FetchAttr::Uid(uid) => write_fmt(out, format_args!("UID {uid}")),
-        FetchAttr::Rfc822Size(size) => write_fmt(out, format_args!("RFC822.SIZE {size}")),
+        FetchAttr::Uid(uid) => {
+            out.extend_from_slice(b"UID ");
+            number(out, *uid);
+        }
+        FetchAttr::Rfc822Size(size) => {
+            out.extend_from_slice(b"RFC822.SIZE ");
+            number(out, *size);
+        }
         FetchAttr::InternalDate(date) => write_fmt(out, format_args!("INTERNALDATE \"{date}\"")),
         FetchAttr::ModSeq(modseq) => write_fmt(out, format_args!("MODSEQ ({modseq})")),
         FetchAttr::Envelope(env) => {
@@ -663,6 +693,13 @@ mod tests {
         let mut out = Vec::new();
         f(&mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn numbers_in_decimal() {
+        for n in [0, 7, 10, 99, 100, 4_294_967_295, u64::MAX] {
+            assert_eq!(line(|out| number(out, n)), n.to_string());
+        }
     }
 
     #[test]

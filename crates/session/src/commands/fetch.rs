@@ -370,12 +370,17 @@ impl Session {
         let Some(view) = self.selected.as_ref() else {
             return Ok(());
         };
-        let computed: Vec<Computed> = items
-            .iter()
-            .map(|item| compute(item, loaded))
-            .collect::<CommandResult<_>>()?;
+        // Body items' values (none, and no allocation, for metadata-only items).
+        let computed: Vec<Computed> = match loaded.raw {
+            Some(_) => items
+                .iter()
+                .map(|item| compute(item, loaded))
+                .collect::<CommandResult<_>>()?,
+            None => Vec::new(),
+        };
         let mut attrs: Vec<FetchAttr<'_>> = Vec::with_capacity(items.len() + 1);
-        for (item, value) in items.iter().zip(&computed) {
+        for (index, item) in items.iter().enumerate() {
+            let value = computed.get(index).unwrap_or(&Computed::None);
             let attr = match (item, value) {
                 (FetchItem::Flags, _) => FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
                 (FetchItem::Uid, _) => FetchAttr::Uid(uid.get()),

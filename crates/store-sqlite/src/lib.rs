@@ -1,5 +1,6 @@
 //! The embedded storage engine: one SQLite database (`index.sqlite`) in the data directory,
-//! implementing [`portcullis_store::Store`].
+//! implementing [`portcullis_store::Store`], and beside it a cache of derived data
+//! (`cache.sqlite`, see `cache`) that answers can always do without.
 //!
 //! Why SQLite: one file, transactions with real durability (`journal_mode=WAL`,
 //! `synchronous=FULL`: a COMMIT returns after the WAL is fsynced), readers that never wait
@@ -27,6 +28,7 @@
 //! | `mailbox_keywords` | (mailbox, keyword NOCASE) | keywords ever used, for FLAGS |
 //! | `content_text` | rowid = content id; FTS5, contentless, trigram, `detail=column` | the folded searchable text (headers, body) of each indexed content; `contents.search_complete` says 0 waiting, 1 indexed, 2 cut at the size limit |
 //! | `mailbox_lists` | mailbox id (FK, cascade) | checkpoint of a big mailbox's message list at a MODSEQ (see `lists`) |
+//! | `cache.wire_summaries` | content id; in `cache.sqlite` (see `cache`) | ENVELOPE and BODYSTRUCTURE in wire form, derived, may lag |
 //! | `auth_throttle` | key (`ip:…`, `prefix:…/n`, `account:…`), WITHOUT ROWID | failed logins in the current window, ban end and count, expiry (brute-force defence) |
 //!
 //! - A message's content is stored once and shared by COPY, MOVE, RENAME INBOX (and later by
@@ -82,6 +84,7 @@
 //!   hashes.
 
 mod accounts;
+mod cache;
 mod error;
 mod lists;
 mod mailboxes;
@@ -143,9 +146,12 @@ impl SqliteStore {
             StoreError::Backend(format!("cannot create {}: {error}", dir.display()))
         })?;
         let path = dir.join(DATABASE_FILE);
+        let cache_path = dir.join(cache::FILE);
         let mut conn = open_writer(&path)?;
         schema::migrate(&mut conn)?;
-        let readers = ReadPool::open(&path, READERS)?;
+        cache::attach(&conn, &cache_path)?;
+        cache::prepare_writer(&conn)?;
+        let readers = ReadPool::open(&path, &cache_path, READERS)?;
         let notifier = Arc::new(ChangeNotifier::new());
         let listening = Arc::new(AtomicBool::new(false));
         let peers = PeerSender::new(dir, Arc::clone(&listening));
@@ -200,18 +206,26 @@ impl SqliteStore {
         let mut total = 0;
         loop {
             match self.index_batch().await? {
-                0 => return Ok(total),
-                indexed => total += indexed,
+                (0, 0) => return Ok(total),
+                (indexed, _) => total += indexed,
             }
         }
     }
 
-    async fn index_batch(&self) -> StoreResult<u64> {
-        let indexed = self
+    /// One batch of the indexer's work: contents whose text it indexed, and contents the
+    /// fetch cache's fill walked (see `cache`).
+    async fn index_batch(&self) -> StoreResult<(u64, u64)> {
+        let (indexed, walked) = self
             .writer
-            .write(|tx, _| messages::index_pending(tx))
+            .write(|tx, _| {
+                Ok((
+                    messages::index_pending(tx)?,
+                    cache::fill(tx, CACHE_FILL_BATCH)?,
+                ))
+            })
             .await?;
-        Ok(u64::try_from(indexed).unwrap_or(u64::MAX))
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok((count(indexed), count(walked)))
     }
 
     /// The background indexer of the serving process; runs until its task is aborted.
@@ -251,11 +265,11 @@ impl SqliteStore {
             loop {
                 let before = self.commit_count();
                 match self.index_batch().await {
-                    Ok(0) => {
+                    Ok((0, 0)) => {
                         dirty = false;
                         break;
                     }
-                    Ok(indexed) => backlog = backlog.saturating_sub(indexed),
+                    Ok((indexed, _)) => backlog = backlog.saturating_sub(indexed),
                     Err(error) => {
                         // Tried again after a pause, not at every tick.
                         tracing::warn!(%error, "cannot index message text");
@@ -273,6 +287,9 @@ impl SqliteStore {
         }
     }
 }
+
+/// Fetch cache rows the indexer computes per batch (about 10 µs each).
+const CACHE_FILL_BATCH: usize = 1024;
 
 /// How long the writer must have been idle before the indexer takes it.
 pub const INDEX_QUIET: Duration = Duration::from_millis(100);

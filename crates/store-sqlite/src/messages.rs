@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
-use portcullis_proto::encode;
 use portcullis_store::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagOperation, FlagSet, FlagUpdate, InternalDate,
     Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq,
@@ -14,6 +13,7 @@ use portcullis_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::cache;
 use crate::error::{DbResult, Failure};
 use crate::lists;
 use crate::mailboxes::{self, Mailbox};
@@ -164,21 +164,15 @@ fn keywords(conn: &Connection, mailbox: MailboxId) -> DbResult<Vec<Keyword>> {
 fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
     let summary = postcard::to_stdvec(&message.summary)
         .map_err(|error| Failure::Internal(format!("cannot encode a message summary: {error}")))?;
-    let wire = wire_of(&message.summary);
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO contents (size, summary, refcount, wire_envelope, wire_body)
-             VALUES (?1, ?2, 0, ?3, ?4) RETURNING id",
+            "INSERT INTO contents (size, summary, refcount) VALUES (?1, ?2, 0) RETURNING id",
         )?
         .query_row(
-            params![
-                rows::sql_size(message.raw.len())?,
-                summary,
-                wire.envelope.as_ref(),
-                wire.body_structure.as_ref()
-            ],
+            params![rows::sql_size(message.raw.len())?, summary],
             |row| row.get(0),
         )?;
+    cache::put(conn, id, &cache::wire_of(&message.summary))?;
     conn.prepare_cached("INSERT INTO content_data (content_id, raw) VALUES (?1, ?2)")?
         .execute(params![id, message.raw.as_ref()])?;
     Ok(id)
@@ -681,28 +675,31 @@ pub(crate) fn summaries(
     )
 }
 
-/// The ENVELOPE and BODYSTRUCTURE of `uids` in wire form, as stored with their contents.
+/// The ENVELOPE and BODYSTRUCTURE of `uids` in wire form: from the fetch cache, or
+/// computed from the stored summary where the cache lacks them (see `cache`).
 pub(crate) fn wire_summaries(
     conn: &Connection,
     mailbox: MailboxId,
     uids: &UidSet,
 ) -> DbResult<Vec<(Uid, WireSummary)>> {
-    of_contents(
-        conn,
-        mailbox,
-        uids,
-        "SELECT wire_envelope, wire_body FROM contents WHERE id = ?1",
-        |row| {
-            // One allocation for both, handed out as two views of it.
-            let envelope = row.get_ref(0)?.as_blob()?;
-            let body = row.get_ref(1)?.as_blob()?;
-            let both = Bytes::from([envelope, body].concat());
-            Ok(WireSummary {
-                envelope: both.slice(..envelope.len()),
-                body_structure: both.slice(envelope.len()..),
-            })
-        },
-    )
+    mailboxes::selectable(conn, mailbox)?;
+    let select = "SELECT uid, content_id FROM messages
+                  WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid";
+    let mut summary_of = conn.prepare_cached("SELECT summary FROM contents WHERE id = ?1")?;
+    let mut found = Vec::new();
+    scan(conn, select, mailbox, uids, |row| {
+        let content: i64 = row.get(1)?;
+        let wire = match cache::get(conn, content)? {
+            Some(wire) => wire,
+            None => {
+                let stored: Vec<u8> = summary_of.query_row([content], |row| row.get(0))?;
+                cache::wire_of(&summary_or_parse(conn, content, &stored)?)
+            }
+        };
+        found.push((rows::uid(row.get(0)?)?, wire));
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// Something of the content of each message of `uids`, read by `content_select` (the content
@@ -736,45 +733,21 @@ fn decode_summary(bytes: &[u8]) -> DbResult<MessageSummary> {
         .map_err(|error| Failure::Internal(format!("cannot decode a message summary: {error}")))
 }
 
-/// A message's [`WireSummary`]: what a session without UTF8=ACCEPT is sent.
-fn wire_of(summary: &MessageSummary) -> WireSummary {
-    let charset = encode::Charset::default();
-    let mut envelope = Vec::with_capacity(256);
-    encode::envelope(&mut envelope, &summary.envelope, charset);
-    let mut body = Vec::with_capacity(256);
-    encode::body_structure(&mut body, summary, true, charset);
-    WireSummary {
-        envelope: envelope.into(),
-        body_structure: body.into(),
+/// The stored summary of content `id` (`bytes`); one this build cannot read is parsed again
+/// from the message.
+pub(crate) fn summary_or_parse(
+    conn: &Connection,
+    id: i64,
+    bytes: &[u8],
+) -> DbResult<MessageSummary> {
+    match decode_summary(bytes) {
+        Ok(summary) => Ok(summary),
+        Err(_) => Ok(conn.query_row(
+            "SELECT raw FROM content_data WHERE content_id = ?1",
+            [id],
+            |raw| Ok(portcullis_mime::parse(raw.get_ref(0)?.as_blob()?)),
+        )?),
     }
-}
-
-/// Schema version 7: the wire summaries of the contents stored before it.
-pub(crate) fn fill_wire_summaries(conn: &Connection) -> DbResult<()> {
-    let mut select =
-        conn.prepare("SELECT id, summary FROM contents WHERE wire_envelope IS NULL")?;
-    let mut update =
-        conn.prepare("UPDATE contents SET wire_envelope = ?2, wire_body = ?3 WHERE id = ?1")?;
-    let mut rows = select.query([])?;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        // A summary this build cannot read is parsed again from the bytes.
-        let summary = match decode_summary(row.get_ref(1)?.as_blob()?) {
-            Ok(summary) => summary,
-            Err(_) => conn.query_row(
-                "SELECT raw FROM content_data WHERE content_id = ?1",
-                [id],
-                |raw| Ok(portcullis_mime::parse(raw.get_ref(0)?.as_blob()?)),
-            )?,
-        };
-        let wire = wire_of(&summary);
-        update.execute(params![
-            id,
-            wire.envelope.as_ref(),
-            wire.body_structure.as_ref()
-        ])?;
-    }
-    Ok(())
 }
 
 /// The stored bytes of one message.

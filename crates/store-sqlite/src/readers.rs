@@ -27,19 +27,22 @@ pub(crate) struct ReadPool {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
+    /// The fetch cache, attached to each connection.
+    cache: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
 }
 
 impl ReadPool {
     /// Opens `size` read-only connections to the database at `path`.
-    pub(crate) fn open(path: &Path, size: usize) -> DbResult<ReadPool> {
+    pub(crate) fn open(path: &Path, cache: &Path, size: usize) -> DbResult<ReadPool> {
         let idle = (0..size)
-            .map(|_| connect(path))
+            .map(|_| connect(path, cache))
             .collect::<DbResult<Vec<_>>>()?;
         Ok(ReadPool {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                cache: cache.to_owned(),
                 idle: Mutex::new(idle),
                 permits: Arc::new(Semaphore::new(size)),
             }),
@@ -80,7 +83,7 @@ impl Inner {
         let idle = self.lock().pop();
         let mut conn = match idle {
             Some(conn) => conn,
-            None => connect(&self.path)?,
+            None => connect(&self.path, &self.cache)?,
         };
         let result = work(&mut conn);
         self.lock().push(conn);
@@ -95,10 +98,11 @@ impl Inner {
     }
 }
 
-fn connect(path: &Path) -> DbResult<Connection> {
+fn connect(path: &Path, cache: &Path) -> DbResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    crate::cache::attach(&conn, cache)?;
     Ok(conn)
 }

@@ -6,34 +6,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{DbResult, Failure};
-use crate::messages;
-
-/// One step of the schema: SQL, then (for data SQL cannot compute) a Rust step in the same
-/// transaction.
-struct Migration {
-    sql: &'static str,
-    then: Option<fn(&Connection) -> DbResult<()>>,
-}
-
-impl Migration {
-    const fn sql(sql: &'static str) -> Migration {
-        Migration { sql, then: None }
-    }
-}
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[Migration] = &[
-    Migration::sql(V1),
-    Migration::sql(V2),
-    Migration::sql(V3),
-    Migration::sql(V4),
-    Migration::sql(V5),
-    Migration::sql(V6),
-    Migration {
-        sql: V7,
-        then: Some(messages::fill_wire_summaries),
-    },
-];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The first schema. See the crate documentation for the reasons behind its shape.
 const V1: &str = "
@@ -197,13 +172,9 @@ CREATE TABLE mailbox_lists (
 );
 ";
 
-/// Each content's ENVELOPE and BODYSTRUCTURE in IMAP's wire form
-/// (`portcullis_store::WireSummary`), written with the content; the migration computes them
-/// for the contents stored before. The message list checkpoints are now runs of messages
-/// (see `lists`): the older ones go, and the next SELECT of each mailbox writes it again.
+/// The message list checkpoints are runs of messages (see `lists`): the older ones go, and
+/// the next SELECT of each mailbox writes it again.
 const V7: &str = "
-ALTER TABLE contents ADD COLUMN wire_envelope BLOB;
-ALTER TABLE contents ADD COLUMN wire_body BLOB;
 DELETE FROM mailbox_lists;
 ";
 
@@ -216,15 +187,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> DbResult<()> {
             "database schema version {current} is newer than this program's {known}"
         )));
     }
-    for (version, migration) in (1_i64..)
+    for (version, script) in (1_i64..)
         .zip(MIGRATIONS)
         .skip(usize::try_from(current).unwrap_or(0))
     {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(migration.sql)?;
-        if let Some(then) = migration.then {
-            then(&tx)?;
-        }
+        tx.execute_batch(script)?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
@@ -381,14 +349,23 @@ mod tests {
         assert_eq!(crate::messages::pending_count(&conn).unwrap(), 0);
         assert_eq!(candidates(Body), Some(1));
         assert_eq!(candidates(Headers), Some(0));
-        // Version 7 computed the content's wire summary, from the bytes: the stored summary
-        // (empty here) could not be read.
+        // Not in the fetch cache: computed from the bytes (the stored summary, empty here,
+        // cannot be read)...
+        crate::cache::attach(&conn, std::path::Path::new(":memory:")).unwrap();
+        crate::cache::prepare_writer(&conn).unwrap();
         let uids = crate::uid_set::UidSet::listed(&[portcullis_store::Uid::new(1).unwrap()]);
         let wire = crate::messages::wire_summaries(&conn, mailbox, &uids).unwrap();
         let envelope = String::from_utf8_lossy(&wire[0].1.envelope).into_owned();
         assert_eq!(
             envelope,
             "(NIL \"Quarterly Report\" NIL NIL NIL NIL NIL NIL NIL NIL)"
+        );
+        // ... until the indexer fills its row; then read from there, the same.
+        assert_eq!(crate::cache::fill(&conn, 10).unwrap(), 1);
+        assert_eq!(crate::cache::fill(&conn, 10).unwrap(), 0);
+        assert_eq!(
+            crate::cache::get(&conn, 3).unwrap(),
+            Some(wire[0].1.clone())
         );
     }
 }

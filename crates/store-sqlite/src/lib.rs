@@ -484,6 +484,7 @@ impl Store for SqliteStore {
         mailbox: MailboxId,
         messages: Vec<NewMessage>,
     ) -> StoreResult<AppendOutcome> {
+        let messages = messages::Prepared::all(messages)?;
         self.writer
             .write(move |tx, changes| messages::append(tx, changes, mailbox, &messages))
             .await
@@ -495,6 +496,7 @@ impl Store for SqliteStore {
         targets: &[MailboxId],
     ) -> StoreResult<Vec<StoreResult<AppendOutcome>>> {
         let targets = targets.to_vec();
+        let message = messages::Prepared::new(message)?;
         self.writer
             .write(move |tx, changes| messages::deliver(tx, changes, &message, &targets))
             .await

@@ -160,10 +160,35 @@ fn keywords(conn: &Connection, mailbox: MailboxId) -> DbResult<Vec<Keyword>> {
     Ok(keywords)
 }
 
+/// A new message with the forms the store keeps of its parse already encoded — by the
+/// caller, before the request reaches the writer, the one thread every APPEND waits for.
+pub(crate) struct Prepared {
+    message: NewMessage,
+    summary: Vec<u8>,
+    wire: WireSummary,
+}
+
+impl Prepared {
+    pub(crate) fn new(message: NewMessage) -> DbResult<Prepared> {
+        let summary = postcard::to_stdvec(&message.summary).map_err(|error| {
+            Failure::Internal(format!("cannot encode a message summary: {error}"))
+        })?;
+        let wire = cache::wire_of(&message.summary);
+        Ok(Prepared {
+            message,
+            summary,
+            wire,
+        })
+    }
+
+    pub(crate) fn all(messages: Vec<NewMessage>) -> DbResult<Vec<Prepared>> {
+        messages.into_iter().map(Prepared::new).collect()
+    }
+}
+
 /// Stores the bytes and parse of a new message once; returns the content id.
-fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
-    let summary = postcard::to_stdvec(&message.summary)
-        .map_err(|error| Failure::Internal(format!("cannot encode a message summary: {error}")))?;
+fn insert_content(conn: &Connection, prepared: &Prepared) -> DbResult<i64> {
+    let (message, summary) = (&prepared.message, &prepared.summary);
     let id: i64 = conn
         .prepare_cached(
             "INSERT INTO contents (size, summary, refcount) VALUES (?1, ?2, 0) RETURNING id",
@@ -172,7 +197,7 @@ fn insert_content(conn: &Connection, message: &NewMessage) -> DbResult<i64> {
             params![rows::sql_size(message.raw.len())?, summary],
             |row| row.get(0),
         )?;
-    cache::put(conn, id, &cache::wire_of(&message.summary))?;
+    cache::put(conn, id, &prepared.wire)?;
     conn.prepare_cached("INSERT INTO content_data (content_id, raw) VALUES (?1, ?2)")?
         .execute(params![id, message.raw.as_ref()])?;
     Ok(id)
@@ -294,20 +319,21 @@ pub(crate) fn append(
     conn: &Connection,
     changes: &mut Changes,
     mailbox: MailboxId,
-    messages: &[NewMessage],
+    messages: &[Prepared],
 ) -> DbResult<AppendOutcome> {
     let target = mailboxes::selectable(conn, mailbox)?;
     let uids = mailboxes::allocate_uids(conn, &target, messages.len())?;
     if !messages.is_empty() {
         let modseq = mailboxes::next_modseq(conn, changes, mailbox)?;
-        for (message, uid) in messages.iter().zip(&uids) {
+        for (prepared, uid) in messages.iter().zip(&uids) {
+            let message = &prepared.message;
             let stored = Stored {
                 uid: *uid,
                 modseq,
                 flags: message.flags.clone(),
                 internal_date: message.internal_date,
                 size: u64::try_from(message.raw.len()).unwrap_or(u64::MAX),
-                content_id: insert_content(conn, message)?,
+                content_id: insert_content(conn, prepared)?,
             };
             insert_row(conn, mailbox, *uid, modseq, &stored)?;
             register_keywords(conn, mailbox, message.flags.keywords())?;
@@ -324,10 +350,11 @@ pub(crate) fn append(
 pub(crate) fn deliver(
     conn: &Connection,
     changes: &mut Changes,
-    message: &NewMessage,
+    prepared: &Prepared,
     targets: &[MailboxId],
 ) -> DbResult<Vec<StoreResult<AppendOutcome>>> {
-    let content_id = insert_content(conn, message)?;
+    let content_id = insert_content(conn, prepared)?;
+    let message = &prepared.message;
     let mut outcomes = Vec::with_capacity(targets.len());
     for &mailbox in targets {
         conn.execute_batch("SAVEPOINT deliver_target")?;

@@ -693,13 +693,12 @@ pub(crate) fn summaries(
     mailbox: MailboxId,
     uids: &UidSet,
 ) -> DbResult<Vec<(Uid, MessageSummary)>> {
-    of_contents(
-        conn,
-        mailbox,
-        uids,
-        "SELECT summary FROM contents WHERE id = ?1",
-        |row| decode_summary(row.get_ref(0)?.as_blob()?),
-    )
+    let mut summary_of = conn.prepare_cached("SELECT summary FROM contents WHERE id = ?1")?;
+    per_content(conn, mailbox, uids, |content| {
+        summary_of.query_row([content], |row| {
+            Ok(decode_summary(row.get_ref(0)?.as_blob()?))
+        })?
+    })
 }
 
 /// The ENVELOPE and BODYSTRUCTURE of `uids` in wire form: from the fetch cache, or
@@ -709,34 +708,24 @@ pub(crate) fn wire_summaries(
     mailbox: MailboxId,
     uids: &UidSet,
 ) -> DbResult<Vec<(Uid, WireSummary)>> {
-    mailboxes::selectable(conn, mailbox)?;
-    let select = "SELECT uid, content_id FROM messages
-                  WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid";
     let mut summary_of = conn.prepare_cached("SELECT summary FROM contents WHERE id = ?1")?;
-    let mut found = Vec::new();
-    scan(conn, select, mailbox, uids, |row| {
-        let content: i64 = row.get(1)?;
-        let wire = match cache::get(conn, content)? {
-            Some(wire) => wire,
+    per_content(conn, mailbox, uids, |content| {
+        match cache::get(conn, content)? {
+            Some(wire) => Ok(wire),
             None => {
                 let stored: Vec<u8> = summary_of.query_row([content], |row| row.get(0))?;
-                cache::wire_of(&summary_or_parse(conn, content, &stored)?)
+                Ok(cache::wire_of(&summary_or_parse(conn, content, &stored)?))
             }
-        };
-        found.push((rows::uid(row.get(0)?)?, wire));
-        Ok(())
-    })?;
-    Ok(found)
+        }
+    })
 }
 
-/// Something of the content of each message of `uids`, read by `content_select` (the content
-/// id is its parameter `?1`), ascending by UID.
-fn of_contents<T>(
+/// `of(content id)` for each message of `uids`, ascending by UID.
+fn per_content<T>(
     conn: &Connection,
     mailbox: MailboxId,
     uids: &UidSet,
-    content_select: &str,
-    mut read: impl FnMut(&Row<'_>) -> DbResult<T>,
+    mut of: impl FnMut(i64) -> DbResult<T>,
 ) -> DbResult<Vec<(Uid, T)>> {
     mailboxes::selectable(conn, mailbox)?;
     // The span scan reads message rows only; a content is looked up for the UIDs asked for
@@ -744,11 +733,9 @@ fn of_contents<T>(
     // a sparse SEARCH's time).
     let select = "SELECT uid, content_id FROM messages
                   WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid";
-    let mut of_content = conn.prepare_cached(content_select)?;
     let mut found = Vec::new();
     scan(conn, select, mailbox, uids, |row| {
-        let content: i64 = row.get(1)?;
-        let value = of_content.query_row([content], |row| Ok(read(row)))??;
+        let value = of(row.get(1)?)?;
         found.push((rows::uid(row.get(0)?)?, value));
         Ok(())
     })?;

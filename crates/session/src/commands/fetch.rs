@@ -81,6 +81,11 @@ impl Needs {
         needs.wire &= !needs.summary;
         needs
     }
+
+    /// Whether batches are read from the store at all (the bytes are read per message).
+    fn from_store(self) -> bool {
+        self.meta || self.summary || self.wire
+    }
 }
 
 /// What one store round trip loaded for a batch of messages, each list ascending by UID.
@@ -212,7 +217,8 @@ impl Session {
         let mut to_read = batches.iter();
         let mut some_gone = false;
         for batch in &batches {
-            while ahead.len() < READ_AHEAD
+            while needs.from_store()
+                && ahead.len() < READ_AHEAD
                 && let Some(next) = to_read.next()
             {
                 ahead.push_back(tokio::spawn(loader.clone().load(live(next))));

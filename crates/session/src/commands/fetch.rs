@@ -83,7 +83,7 @@ impl Needs {
     }
 
     /// Whether batches are read from the store at all (the bytes are read per message).
-    fn from_store(self) -> bool {
+    fn reads_batches(self) -> bool {
         self.meta || self.summary || self.wire
     }
 }
@@ -217,7 +217,7 @@ impl Session {
         let mut to_read = batches.iter();
         let mut some_gone = false;
         for batch in &batches {
-            while needs.from_store()
+            while needs.reads_batches()
                 && ahead.len() < READ_AHEAD
                 && let Some(next) = to_read.next()
             {

@@ -12,10 +12,13 @@
 //! content (and deleted with it, by a trigger of the writer's connection), but the file is
 //! synced lazily (`synchronous=NORMAL`) and its commit is not atomic with `index.sqlite`'s:
 //! after a crash some rows may be missing, or left for contents that are gone. Readers
-//! compute a missing row from the stored summary, so answers never depend on the cache;
-//! opening the store deletes rows without a content before anything can reuse their ids,
-//! and the indexer walks the contents once, in order, filling the rows missing (contents
-//! stored before the cache existed, rows a crash lost).
+//! compute a missing row from the stored summary, so answers never depend on the cache. A
+//! left row is harmful only if its id is given to a new content, and SQLite gives a new
+//! row the highest id plus one: opening the store deletes the rows above the highest
+//! content id (a lookup, not a scan: `portcullis deliver` opens it for every message), and
+//! storing a content replaces whatever row had its id. The indexer walks the contents once,
+//! in order, filling the rows missing (contents stored before the cache existed, rows a
+//! crash lost). A cache file that cannot be read is deleted and started again.
 
 use std::path::Path;
 
@@ -29,6 +32,35 @@ use crate::error::DbResult;
 /// The cache's file in the data directory.
 pub(crate) const FILE: &str = "cache.sqlite";
 
+/// Attaches the cache to the writer's connection and prepares it (see [`prepare_writer`]);
+/// a file that fails that is deleted and made again — it holds nothing that cannot be
+/// computed.
+pub(crate) fn open_for_writer(conn: &Connection, path: &Path) -> DbResult<()> {
+    let attached = attach(conn, path).and_then(|()| prepare_writer(conn));
+    let Err(error) = attached else {
+        return Ok(());
+    };
+    tracing::warn!(?error, path = %path.display(), "fetch cache unusable; starting it again");
+    // Not attached if attaching failed; nothing to undo then.
+    let _ = conn.execute_batch("DETACH DATABASE cache");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(crate::error::Failure::Internal(format!(
+                    "cannot remove {}: {error}",
+                    Path::new(&file).display()
+                )));
+            }
+        }
+    }
+    attach(conn, path)?;
+    prepare_writer(conn)
+}
+
 /// Attaches the cache as `cache` (read-only on a read-only connection; created if missing
 /// otherwise).
 pub(crate) fn attach(conn: &Connection, path: &Path) -> DbResult<()> {
@@ -40,7 +72,8 @@ pub(crate) fn attach(conn: &Connection, path: &Path) -> DbResult<()> {
 }
 
 /// Prepares the writer's connection: the cache's schema and sync mode, the trigger that
-/// deletes a content's row with the content, and rows left by a crash for contents gone.
+/// deletes a content's row with the content, and the rows a crash left above the highest
+/// content id (which the next contents would get).
 pub(crate) fn prepare_writer(conn: &Connection) -> DbResult<()> {
     let mode: String = conn.query_row("PRAGMA cache.journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -63,7 +96,7 @@ pub(crate) fn prepare_writer(conn: &Connection) -> DbResult<()> {
              DELETE FROM wire_summaries WHERE content_id = old.id;
          END;
          DELETE FROM cache.wire_summaries
-             WHERE content_id NOT IN (SELECT id FROM main.contents);",
+             WHERE content_id > (SELECT coalesce(max(id), 0) FROM main.contents);",
     )?;
     Ok(())
 }
@@ -182,10 +215,27 @@ mod tests {
         conn.execute("DELETE FROM contents WHERE id = 5", [])
             .unwrap();
         assert_eq!(get(&conn, 5).unwrap(), None, "deleted with the content");
-        // A crash can leave a row without its content: opening drops it.
+        // A crash can leave a row without its content: opening drops it when its id is the
+        // next content's (above the highest); one below is never looked up again.
+        add_content(&conn, 7, b"Subject: seven\r\n\r\nbody\r\n");
+        put(&conn, 6, &wire).unwrap();
         put(&conn, 9, &wire).unwrap();
         prepare_writer(&conn).unwrap();
         assert_eq!(get(&conn, 9).unwrap(), None);
+        assert_eq!(get(&conn, 6).unwrap(), Some(wire));
+    }
+
+    #[test]
+    fn an_unreadable_cache_file_is_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        std::fs::write(&path, b"not a database, not at all, not even close").unwrap();
+        let mut conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        open_for_writer(&conn, &path).unwrap();
+        let wire = add_content(&conn, 1, b"Subject: one\r\n\r\nbody\r\n");
+        put(&conn, 1, &wire).unwrap();
+        assert_eq!(get(&conn, 1).unwrap(), Some(wire));
     }
 
     #[test]

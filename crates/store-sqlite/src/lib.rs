@@ -149,8 +149,7 @@ impl SqliteStore {
         let cache_path = dir.join(cache::FILE);
         let mut conn = open_writer(&path)?;
         schema::migrate(&mut conn)?;
-        cache::attach(&conn, &cache_path)?;
-        cache::prepare_writer(&conn)?;
+        cache::open_for_writer(&conn, &cache_path)?;
         let readers = ReadPool::open(&path, &cache_path, READERS)?;
         let notifier = Arc::new(ChangeNotifier::new());
         let listening = Arc::new(AtomicBool::new(false));

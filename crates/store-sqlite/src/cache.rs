@@ -18,7 +18,8 @@
 //! content id (a lookup, not a scan: `portcullis deliver` opens it for every message), and
 //! storing a content replaces whatever row had its id. The indexer walks the contents once,
 //! in order, filling the rows missing (contents stored before the cache existed, rows a
-//! crash lost). A cache file that cannot be read is deleted and started again.
+//! crash lost). A cache file that cannot be read is deleted and started again; one built
+//! for another database (its `store_id`, set at schema version 7, differs) is emptied.
 
 use std::path::Path;
 
@@ -90,6 +91,10 @@ pub(crate) fn prepare_writer(conn: &Connection) -> DbResult<()> {
              only INTEGER PRIMARY KEY CHECK (only = 0),
              through INTEGER NOT NULL
          );
+         CREATE TABLE IF NOT EXISTS cache.owner (
+             only INTEGER PRIMARY KEY CHECK (only = 0),
+             store_id INTEGER NOT NULL
+         );
          CREATE TEMP TRIGGER IF NOT EXISTS contents_release_wire AFTER DELETE ON main.contents
          BEGIN
              -- Unqualified (a trigger may not name the schema): no other database has it.
@@ -98,6 +103,27 @@ pub(crate) fn prepare_writer(conn: &Connection) -> DbResult<()> {
          DELETE FROM cache.wire_summaries
              WHERE content_id > (SELECT coalesce(max(id), 0) FROM main.contents);",
     )?;
+    // Built for another database (an index.sqlite restored from elsewhere): all of it goes.
+    let store_id: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM main.meta WHERE key = 'store_id'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let owner: Option<i64> = conn
+        .query_row("SELECT store_id FROM cache.owner", [], |row| row.get(0))
+        .optional()?;
+    if owner != store_id {
+        conn.execute_batch(
+            "DELETE FROM cache.wire_summaries; DELETE FROM cache.fill_progress;
+             DELETE FROM cache.owner;",
+        )?;
+        conn.execute(
+            "INSERT INTO cache.owner (only, store_id) VALUES (0, ?1)",
+            [store_id],
+        )?;
+    }
     Ok(())
 }
 
@@ -223,6 +249,22 @@ mod tests {
         prepare_writer(&conn).unwrap();
         assert_eq!(get(&conn, 9).unwrap(), None);
         assert_eq!(get(&conn, 6).unwrap(), Some(wire));
+    }
+
+    #[test]
+    fn a_cache_of_another_database_is_emptied() {
+        let conn = store();
+        let wire = add_content(&conn, 1, b"Subject: one\r\n\r\nbody\r\n");
+        put(&conn, 1, &wire).unwrap();
+        prepare_writer(&conn).unwrap();
+        assert_eq!(get(&conn, 1).unwrap(), Some(wire), "same database: kept");
+        conn.execute(
+            "UPDATE meta SET value = value + 1 WHERE key = 'store_id'",
+            [],
+        )
+        .unwrap();
+        prepare_writer(&conn).unwrap();
+        assert_eq!(get(&conn, 1).unwrap(), None);
     }
 
     #[test]

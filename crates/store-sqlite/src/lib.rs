@@ -17,7 +17,7 @@
 //!
 //! | table | key | holds |
 //! | --- | --- | --- |
-//! | `meta` | key | store-wide counters: `last_uid_validity` |
+//! | `meta` | key | store-wide values: `last_uid_validity`, `store_id` (random, names this database) |
 //! | `accounts` | id; UNIQUE name | login name, password hash |
 //! | `mailboxes` | id (AUTOINCREMENT); UNIQUE (account, name) | UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, recent floor, special use, selectable, how far the expunge log was pruned |
 //! | `subscriptions` | (account, name) | subscribed names, existing or not |

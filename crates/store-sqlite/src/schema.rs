@@ -173,9 +173,11 @@ CREATE TABLE mailbox_lists (
 ";
 
 /// The message list checkpoints are runs of messages (see `lists`): the older ones go, and
-/// the next SELECT of each mailbox writes it again.
+/// the next SELECT of each mailbox writes it again. `store_id` names this database, so that
+/// the fetch cache beside it (see `cache`) can tell it was built for another one.
 const V7: &str = "
 DELETE FROM mailbox_lists;
+INSERT INTO meta (key, value) VALUES ('store_id', random());
 ";
 
 /// Brings the database to the newest schema.

@@ -13,31 +13,18 @@
 //! `NO [UNKNOWN-CTE]` for BINARY of an unknown transfer encoding; BAD for sequence numbers
 //! beyond EXISTS.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_proto::command::{FetchItem, Section, SectionText};
 use portcullis_proto::encode::{Code, Data, FetchAttr};
 use portcullis_proto::{DateTime, SequenceSet};
-use portcullis_store::{
-    FlagOperation, FlagSet, MailboxId, MessageMeta, Store, StoreError, SystemFlag, Uid, WireSummary,
-};
+use portcullis_store::{FlagOperation, FlagSet, MessageMeta, SystemFlag, Uid, WireSummary};
 
 use crate::commands::UidRanges;
+use crate::commands::batch::{BATCH, Batch, ReadAhead, Wanted};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
 use crate::session::{Done, FetchModifiers, Session, flag_names};
-
-/// Messages loaded from the store per round trip.
-const BATCH: usize = 256;
-
-/// Batches read ahead while an earlier one is written: the store's reads (on its reader
-/// threads) overlap encoding and sending, and a cold mailbox has several disk reads in
-/// flight instead of one (profiled: a FETCH of 100,000 ENVELOPEs after a restart waited on
-/// one random read after the other).
-const READ_AHEAD: usize = 3;
 
 /// What the requested items need from the store.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,67 +69,15 @@ impl Needs {
         needs
     }
 
-    /// Whether batches are read from the store at all (the bytes are read per message).
-    fn reads_batches(self) -> bool {
-        self.meta || self.summary || self.wire
+    /// What to read in batches (the bytes are read per message).
+    fn wanted(self, utf8: bool) -> Wanted {
+        Wanted {
+            meta: self.meta,
+            summary: self.summary,
+            wire: self.wire,
+            utf8,
+        }
     }
-}
-
-/// What one store round trip loaded for a batch of messages, each list ascending by UID.
-#[derive(Default)]
-struct Batch {
-    metas: Vec<MessageMeta>,
-    summaries: Vec<(Uid, MessageSummary)>,
-    wires: Vec<(Uid, WireSummary)>,
-}
-
-/// Reads a batch's data from the store, on a task of its own (see [`READ_AHEAD`]).
-#[derive(Clone)]
-struct BatchLoader {
-    store: Arc<dyn Store>,
-    mailbox: MailboxId,
-    needs: Needs,
-    utf8: bool,
-}
-
-impl BatchLoader {
-    async fn load(self, uids: Vec<Uid>) -> CommandResult<Batch> {
-        let mut batch = Batch::default();
-        if uids.is_empty() {
-            return Ok(batch);
-        }
-        let (store, mailbox) = (&self.store, self.mailbox);
-        if self.needs.meta {
-            batch.metas = store.messages(mailbox, &uids).await?;
-        }
-        if self.needs.summary {
-            batch.summaries = store.summaries(mailbox, &uids).await?;
-        }
-        if self.needs.wire {
-            batch.wires = store.wire_summaries(mailbox, &uids).await?;
-            if self.utf8 {
-                // Strings with 8-bit bytes are written differently under UTF8=ACCEPT: those
-                // messages are encoded from their summaries.
-                let differ: Vec<Uid> = batch
-                    .wires
-                    .iter()
-                    .filter(|(_, wire)| !wire.same_for_utf8())
-                    .map(|(uid, _)| *uid)
-                    .collect();
-                if !differ.is_empty() {
-                    batch.summaries = store.summaries(mailbox, &differ).await?;
-                }
-            }
-        }
-        Ok(batch)
-    }
-}
-
-/// The entry of `uid` in a list ascending by UID.
-fn find<T>(list: &[T], uid: Uid, key: impl Fn(&T) -> Uid) -> Option<&T> {
-    list.binary_search_by_key(&uid, key)
-        .ok()
-        .and_then(|index| list.get(index))
 }
 
 /// One message's data for a FETCH response, borrowed from its batch.
@@ -199,12 +134,6 @@ impl Session {
             .filter(|(_, m)| changed(m.modseq.get()))
             .map(|(seq, m)| (seq, m.uid, m.expunged))
             .collect();
-        let loader = BatchLoader {
-            store: self.ctx.store.clone(),
-            mailbox: view.id,
-            needs,
-            utf8: self.charset().utf8,
-        };
         let batches: Vec<&[(u32, Uid, bool)]> = targets.chunks(BATCH).collect();
         let live = |batch: &[(u32, Uid, bool)]| -> Vec<Uid> {
             batch
@@ -213,27 +142,20 @@ impl Session {
                 .map(|(_, uid, _)| *uid)
                 .collect()
         };
-        let mut ahead = VecDeque::with_capacity(READ_AHEAD);
-        let mut to_read = batches.iter();
+        let mut reader = ReadAhead::new(
+            self.ctx.store.clone(),
+            view.id,
+            needs.wanted(self.charset().utf8),
+            batches.iter().map(|batch| live(batch)).collect(),
+        );
         let mut some_gone = false;
         for batch in &batches {
-            while needs.reads_batches()
-                && ahead.len() < READ_AHEAD
-                && let Some(next) = to_read.next()
-            {
-                ahead.push_back(tokio::spawn(loader.clone().load(live(next))));
-            }
             let newly_seen = if needs.sets_seen {
                 self.mark_seen(&live(batch)).await?
             } else {
                 Vec::new()
             };
-            let loaded_batch = match ahead.pop_front() {
-                Some(reading) => reading.await.map_err(|error| {
-                    Refusal::from(StoreError::Backend(format!("a FETCH read failed: {error}")))
-                })??,
-                None => Batch::default(),
-            };
+            let loaded_batch = reader.next().await?;
             for &(seq, uid, expunged) in *batch {
                 let loaded = match self
                     .load_message(uid, expunged, needs, &loaded_batch)
@@ -340,9 +262,7 @@ impl Session {
         if expunged {
             return Ok(None);
         }
-        let meta = find(&batch.metas, uid, |m| m.uid);
-        let summary = find(&batch.summaries, uid, |(u, _)| *u).map(|(_, s)| s);
-        let wire = find(&batch.wires, uid, |(u, _)| *u).map(|(_, w)| w);
+        let (meta, summary, wire) = (batch.meta(uid), batch.summary(uid), batch.wire(uid));
         let gone = (needs.meta && meta.is_none())
             || (needs.summary && summary.is_none())
             || (needs.wire && wire.is_none());

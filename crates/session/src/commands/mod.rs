@@ -5,6 +5,7 @@
 mod any;
 mod append;
 mod auth;
+mod batch;
 mod copy_move;
 mod expunge;
 mod fetch;

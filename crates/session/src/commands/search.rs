@@ -15,13 +15,11 @@ use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
 use portcullis_proto::{Date, SequenceSet, Tag};
 use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, TextScope, Uid};
 
+use crate::commands::batch::{BATCH, ReadAhead, Wanted};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
 use crate::session::{Done, Session, searches_modseq};
 use crate::view::ViewMessage;
-
-/// Messages loaded per store round trip.
-const BATCH: usize = 256;
 
 /// What the criteria need beyond the view.
 #[derive(Debug, Clone, Copy, Default)]
@@ -414,26 +412,23 @@ impl Session {
             })
             .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
             .collect();
-        for batch in indexed.chunks(BATCH) {
-            let uids: Vec<Uid> = batch.iter().map(|(_, m)| m.uid).collect();
-            let metas = if need.meta {
-                store.messages(view.id, &uids).await?
-            } else {
-                Vec::new()
-            };
-            let summaries = if need.summary {
-                store.summaries(view.id, &uids).await?
-            } else {
-                Vec::new()
-            };
-            let meta_of = |uid: Uid| {
-                metas
-                    .binary_search_by_key(&uid, |m| m.uid)
-                    .ok()
-                    .map(|i| &metas[i])
-            };
+        let wanted = Wanted {
+            meta: need.meta,
+            summary: need.summary,
+            ..Wanted::default()
+        };
+        let batches: Vec<&[(u32, &ViewMessage)]> = indexed.chunks(BATCH).collect();
+        let uids_of = |batch: &[(u32, &ViewMessage)]| batch.iter().map(|(_, m)| m.uid).collect();
+        let mut reader = ReadAhead::new(
+            store.clone(),
+            view.id,
+            wanted,
+            batches.iter().map(|batch| uids_of(batch)).collect(),
+        );
+        for batch in batches {
+            let read = reader.next().await?;
             let size_of = |&(_, message): &(u32, &ViewMessage)| {
-                meta_of(message.uid).map_or(0, |meta| meta.size)
+                read.meta(message.uid).map_or(0, |meta| meta.size)
             };
             // The bytes, when the keys need them, come a few MiB at a time in one read each.
             for run in runs_within(batch, size_of, RAW_READ_BUDGET) {
@@ -444,20 +439,14 @@ impl Session {
                     // Header keys alone: the header blocks, not the whole messages.
                     let heads: Vec<(Uid, u64)> = run
                         .iter()
-                        .filter_map(|(_, m)| {
-                            let index = summaries.binary_search_by_key(&m.uid, |(u, _)| *u).ok()?;
-                            Some((m.uid, summaries[index].1.root.body_start))
-                        })
+                        .filter_map(|(_, m)| Some((m.uid, read.summary(m.uid)?.root.body_start)))
                         .collect();
                     store.raw_prefixes(view.id, &heads).await?
                 } else {
                     Vec::new()
                 };
                 for &(seq, message) in run {
-                    let summary = summaries
-                        .binary_search_by_key(&message.uid, |(u, _)| *u)
-                        .ok()
-                        .map(|i| &summaries[i].1);
+                    let summary = read.summary(message.uid);
                     let raw = raws
                         .binary_search_by_key(&message.uid, |(u, _)| *u)
                         .ok()
@@ -467,7 +456,7 @@ impl Session {
                         message,
                         saved: &view.saved,
                         recent: !self.rev2 && view.is_recent(message.uid),
-                        meta: meta_of(message.uid),
+                        meta: read.meta(message.uid),
                         summary,
                         raw,
                         exists,

@@ -80,6 +80,11 @@ pub(crate) fn prepare_writer(conn: &Connection) -> DbResult<()> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(%mode, "the fetch cache refused WAL mode");
     }
+    conn.pragma_update(
+        Some("cache"),
+        "journal_size_limit",
+        crate::checkpointer::WAL_SIZE_LIMIT,
+    )?;
     conn.execute_batch(
         "PRAGMA cache.synchronous = NORMAL;
          CREATE TABLE IF NOT EXISTS cache.wire_summaries (

@@ -85,6 +85,7 @@
 
 mod accounts;
 mod cache;
+mod checkpointer;
 mod error;
 mod lists;
 mod mailboxes;
@@ -113,6 +114,7 @@ use portcullis_store::{
 };
 use rusqlite::Connection;
 
+use crate::checkpointer::Checkpointer;
 use crate::error::{DbResult, Failure};
 use crate::messages::Transfer;
 use crate::peers::{PeerListener, PeerSender};
@@ -131,6 +133,8 @@ const READERS: usize = 4;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
+    /// Copies the WAL back into the database off the writer thread.
+    _checkpointer: Checkpointer,
     readers: ReadPool,
     notifier: Arc<ChangeNotifier>,
     /// Set once this process listens for other processes' commits.
@@ -157,9 +161,11 @@ impl SqliteStore {
         let writer = Writer::start(conn, Arc::clone(&notifier), peers).map_err(|error| {
             StoreError::Backend(format!("cannot start the sqlite writer: {error}"))
         })?;
+        let checkpointer = Checkpointer::start(&path, &cache_path, writer.commits())?;
         Ok(SqliteStore {
             path,
             writer,
+            _checkpointer: checkpointer,
             readers,
             notifier,
             listening,
@@ -310,6 +316,14 @@ fn open_writer(path: &Path) -> DbResult<Connection> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Checkpoints are the checkpointer's; this is its backstop (see `checkpointer`). A WAL
+    // grown past the limit by a burst is cut back when it starts over.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        checkpointer::WRITER_BACKSTOP_PAGES,
+    )?;
+    conn.pragma_update(None, "journal_size_limit", checkpointer::WAL_SIZE_LIMIT)?;
     Ok(conn)
 }
 

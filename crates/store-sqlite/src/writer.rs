@@ -202,6 +202,11 @@ impl Writer {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// The counter behind [`Writer::commit_count`], for threads that follow the commits.
+    pub(crate) fn commits(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.commits)
+    }
+
     fn lock_sender(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<Box<dyn Job>>>> {
         // Poisoning cannot leave an `Option<Sender>` inconsistent.
         self.sender

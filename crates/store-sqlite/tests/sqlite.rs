@@ -623,3 +623,33 @@ async fn snapshots_from_a_list_checkpoint_equal_the_rows() {
     assert_eq!(from_rows.messages.len(), 1100 - 21 + 10);
     assert!(from_rows.messages[..50].iter().all(|m| m.flags == seen));
 }
+
+/// Commits reach the database file without the writer checkpointing (its own threshold is
+/// far away): the checkpointer thread copies the WAL back soon after.
+#[tokio::test]
+async fn the_checkpointer_copies_commits_into_the_database_file() {
+    let (store, _dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    let size = || std::fs::metadata(store.path()).unwrap().len();
+    let before = size();
+    let big = "x".repeat(200_000);
+    let raw = format!("Subject: big\r\n\r\n{big}\r\n");
+    let messages = (0..5)
+        .map(|_| {
+            let date = InternalDate {
+                unix_seconds: 1_700_000_000,
+                offset_minutes: 0,
+            };
+            NewMessage::parse(Bytes::from(raw.clone()), FlagSet::new(), date)
+        })
+        .collect();
+    store.append(inbox, messages).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size() < before + 1_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -145,6 +145,16 @@ pub(crate) fn wire_of(summary: &MessageSummary) -> WireSummary {
     }
 }
 
+/// The row of content `id` computed from its stored summary (what the cache lacks).
+pub(crate) fn compute(conn: &Connection, id: i64) -> DbResult<WireSummary> {
+    let stored: Vec<u8> = conn
+        .prepare_cached("SELECT summary FROM main.contents WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))?;
+    Ok(wire_of(&crate::messages::summary_or_parse(
+        conn, id, &stored,
+    )?))
+}
+
 /// Stores the row of content `id`.
 pub(crate) fn put(conn: &Connection, id: i64, wire: &WireSummary) -> DbResult<()> {
     conn.prepare_cached(
@@ -199,11 +209,8 @@ pub(crate) fn fill(conn: &Connection, limit: usize) -> DbResult<usize> {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?
         .collect::<Result<_, _>>()?;
-    let mut summary_of = conn.prepare_cached("SELECT summary FROM main.contents WHERE id = ?1")?;
     for &(id, _) in walked.iter().filter(|(_, missing)| *missing) {
-        let stored: Vec<u8> = summary_of.query_row([id], |row| row.get(0))?;
-        let summary = crate::messages::summary_or_parse(conn, id, &stored)?;
-        put(conn, id, &wire_of(&summary))?;
+        put(conn, id, &compute(conn, id)?)?;
     }
     if let Some(&(last, _)) = walked.last() {
         conn.execute(

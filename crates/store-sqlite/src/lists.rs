@@ -7,9 +7,10 @@
 //! MODSEQ (postcard: UID gap, length, system-flag bits, MODSEQ and keywords as varints and
 //! strings). A mailbox filled by a bulk import or a folder copy is a few runs; one whose
 //! every message differs is about 6 bytes a message. (Per message, the blob of 100,000 was
-//! 116 pages, and decoding it most of a cold SELECT: profiled.) A snapshot is then the checkpoint with the
-//! rows changed after `m` (index on (mailbox, modseq)) merged in and the UIDs expunged after
-//! `m` (the expunge log) taken out — exact, in the snapshot's one read transaction.
+//! 116 pages, and decoding it most of a cold SELECT: profiled.) A snapshot is then the
+//! checkpoint with the rows changed after `m` (index on (mailbox, modseq)) merged in and the
+//! UIDs expunged after `m` (the expunge log) taken out — exact, in the snapshot's one read
+//! transaction.
 //!
 //! A checkpoint is written (by the writer, after the snapshot that found it missing or stale
 //! was answered) when the mailbox has [`MIN_MESSAGES`] or more and more than an eighth of them

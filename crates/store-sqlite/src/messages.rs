@@ -708,14 +708,10 @@ pub(crate) fn wire_summaries(
     mailbox: MailboxId,
     uids: &UidSet,
 ) -> DbResult<Vec<(Uid, WireSummary)>> {
-    let mut summary_of = conn.prepare_cached("SELECT summary FROM contents WHERE id = ?1")?;
     per_content(conn, mailbox, uids, |content| {
         match cache::get(conn, content)? {
             Some(wire) => Ok(wire),
-            None => {
-                let stored: Vec<u8> = summary_of.query_row([content], |row| row.get(0))?;
-                Ok(cache::wire_of(&summary_or_parse(conn, content, &stored)?))
-            }
+            None => cache::compute(conn, content),
         }
     })
 }

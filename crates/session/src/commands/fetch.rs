@@ -29,11 +29,10 @@ use crate::session::{Done, FetchModifiers, Session, flag_names};
 /// What the requested items need from the store.
 #[derive(Debug, Clone, Copy, Default)]
 struct Needs {
-    meta: bool,
-    summary: bool,
-    /// ENVELOPE or BODYSTRUCTURE as the store keeps them encoded, when nothing else needs
-    /// the decoded summary.
-    wire: bool,
+    /// What is read in batches (`wire`: ENVELOPE or BODYSTRUCTURE as the store keeps them
+    /// encoded, when nothing else needs the decoded summary; `utf8` is the session's).
+    batch: Wanted,
+    /// The bytes, read per message.
     raw: bool,
     sets_seen: bool,
 }
@@ -44,39 +43,29 @@ impl Needs {
         for item in items {
             match item {
                 FetchItem::Flags | FetchItem::Uid | FetchItem::ModSeq => {}
-                FetchItem::InternalDate | FetchItem::Rfc822Size => needs.meta = true,
+                FetchItem::InternalDate | FetchItem::Rfc822Size => needs.batch.meta = true,
                 FetchItem::Envelope | FetchItem::BodyStructure { extensible: true } => {
-                    needs.wire = true;
+                    needs.batch.wire = true;
                 }
-                FetchItem::BodyStructure { extensible: false } => needs.summary = true,
+                FetchItem::BodyStructure { extensible: false } => needs.batch.summary = true,
                 FetchItem::BodySection { section, peek, .. } => {
                     needs.raw = true;
-                    needs.summary |= !section.part.is_empty() || section.text.is_some();
+                    needs.batch.summary |= !section.part.is_empty() || section.text.is_some();
                     needs.sets_seen |= !peek;
                 }
                 FetchItem::Binary { peek, .. } => {
                     needs.raw = true;
-                    needs.summary = true;
+                    needs.batch.summary = true;
                     needs.sets_seen |= !peek;
                 }
                 FetchItem::BinarySize { .. } => {
                     needs.raw = true;
-                    needs.summary = true;
+                    needs.batch.summary = true;
                 }
             }
         }
-        needs.wire &= !needs.summary;
+        needs.batch.wire &= !needs.batch.summary;
         needs
-    }
-
-    /// What to read in batches (the bytes are read per message).
-    fn wanted(self, utf8: bool) -> Wanted {
-        Wanted {
-            meta: self.meta,
-            summary: self.summary,
-            wire: self.wire,
-            utf8,
-        }
     }
 }
 
@@ -145,7 +134,10 @@ impl Session {
         let mut reader = ReadAhead::new(
             self.ctx.store.clone(),
             view.id,
-            needs.wanted(self.charset().utf8),
+            Wanted {
+                utf8: self.charset().utf8,
+                ..needs.batch
+            },
             batches.iter().map(|batch| live(batch)).collect(),
         );
         let mut some_gone = false;
@@ -263,9 +255,9 @@ impl Session {
             return Ok(None);
         }
         let (meta, summary, wire) = (batch.meta(uid), batch.summary(uid), batch.wire(uid));
-        let gone = (needs.meta && meta.is_none())
-            || (needs.summary && summary.is_none())
-            || (needs.wire && wire.is_none());
+        let gone = (needs.batch.meta && meta.is_none())
+            || (needs.batch.summary && summary.is_none())
+            || (needs.batch.wire && wire.is_none());
         if gone {
             return Ok(None);
         }

@@ -65,7 +65,7 @@ impl Fixture {
             .unwrap();
         let snapshot = self.store.snapshot(mailbox.id).await.unwrap();
         let mut out = Vec::new();
-        for message in snapshot.messages {
+        for message in snapshot.messages.iter() {
             out.push(
                 self.store
                     .raw_message(mailbox.id, message.uid)

@@ -12,8 +12,9 @@
 //! completely (its expunge log was pruned past the cached MODSEQ) means a fresh load.
 //!
 //! Memory: by default only mailboxes of [`MIN_CACHED`] messages or more are kept, at most
-//! [`CAPACITY`] messages in all (the least recently selected go first). A cached list that
-//! sessions still share costs nothing more than those sessions' views did before.
+//! [`CAPACITY`] runs of messages (see [`portcullis_store::MessageList`]) in all (the least
+//! recently selected go first). A cached list that sessions still share costs nothing more
+//! than those sessions' views did before.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,7 +26,8 @@ use crate::view::{MailboxView, ViewBase};
 /// Smaller mailboxes load in well under a millisecond: not worth keeping.
 pub(crate) const MIN_CACHED: usize = 1024;
 
-/// Most messages kept over all cached mailboxes (about 50 bytes each).
+/// Most runs of messages kept over all cached mailboxes (about 56 bytes each; a run is one
+/// message or more).
 pub const CAPACITY: usize = 2_000_000;
 
 /// See the module documentation.
@@ -45,8 +47,8 @@ impl Default for MailboxCache {
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<MailboxId, Entry>,
-    /// Messages over all entries.
-    messages: usize,
+    /// Runs over all entries.
+    runs: usize,
     /// Increases with every use, for least-recently-used eviction.
     clock: u64,
 }
@@ -58,7 +60,7 @@ struct Entry {
 }
 
 impl MailboxCache {
-    /// A cache of mailboxes with `min_messages` or more, `capacity` messages in all.
+    /// A cache of mailboxes with `min_messages` or more, `capacity` runs in all.
     /// (The session tests cache every mailbox, so that all of them run through here.)
     pub fn new(min_messages: usize, capacity: usize) -> MailboxCache {
         MailboxCache {
@@ -124,13 +126,13 @@ impl MailboxCache {
     fn remove(&self, id: MailboxId) {
         let mut inner = self.lock();
         if let Some(old) = inner.entries.remove(&id) {
-            inner.messages -= old.base.messages.len();
+            inner.runs -= runs(&old.base);
         }
     }
 
     fn put(&self, id: MailboxId, base: Option<ViewBase>) {
         let Some(base) =
-            base.filter(|b| (self.min_messages..=self.capacity).contains(&b.messages.len()))
+            base.filter(|b| b.messages.len() >= self.min_messages && runs(b) <= self.capacity)
         else {
             self.remove(id);
             return;
@@ -138,11 +140,11 @@ impl MailboxCache {
         let mut inner = self.lock();
         inner.clock += 1;
         let used = inner.clock;
-        inner.messages += base.messages.len();
+        inner.runs += runs(&base);
         if let Some(old) = inner.entries.insert(id, Entry { base, used }) {
-            inner.messages -= old.base.messages.len();
+            inner.runs -= runs(&old.base);
         }
-        while inner.messages > self.capacity {
+        while inner.runs > self.capacity {
             let Some(oldest) = inner
                 .entries
                 .iter()
@@ -152,32 +154,38 @@ impl MailboxCache {
                 break;
             };
             if let Some(old) = inner.entries.remove(&oldest) {
-                inner.messages -= old.base.messages.len();
+                inner.runs -= runs(&old.base);
             }
         }
     }
 
-    /// Messages held over all cached mailboxes.
+    /// Runs held over all cached mailboxes.
     #[cfg(test)]
     fn held(&self) -> usize {
-        self.lock().messages
+        self.lock().runs
     }
+}
+
+fn runs(base: &ViewBase) -> usize {
+    base.messages.runs().len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::ViewMessage;
-    use portcullis_store::{FlagSet, ModSeq, Uid, UidValidity};
+    use portcullis_store::{FlagSet, MessageFlags, ModSeq, Uid, UidValidity};
     use std::sync::Arc;
 
+    /// A mailbox of `messages` that differ in MODSEQ: as many runs.
     fn base(messages: usize) -> ViewBase {
         let list = (1..=messages)
-            .map(|n| ViewMessage {
-                uid: Uid::new(u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(Uid::MIN),
-                flags: FlagSet::new(),
-                modseq: ModSeq::MIN,
-                expunged: false,
+            .map(|n| {
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                MessageFlags {
+                    uid: Uid::new(n).unwrap_or(Uid::MIN),
+                    flags: FlagSet::new(),
+                    modseq: ModSeq::new(u64::from(n)).unwrap_or(ModSeq::MIN),
+                }
             })
             .collect();
         ViewBase {

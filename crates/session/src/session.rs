@@ -555,9 +555,8 @@ impl Session {
             let now = store.snapshot(view.id).await?;
             let gone = view
                 .messages()
-                .iter()
-                .map(|m| m.uid)
-                .filter(|uid| now.messages.binary_search_by_key(uid, |m| m.uid).is_err());
+                .map(|(_, m)| m.uid)
+                .filter(|uid| now.messages.index_of(*uid).is_none());
             changes.expunged.extend(gone);
             changes.expunged.sort_unstable();
             changes.expunged.dedup();

@@ -11,20 +11,31 @@ use std::sync::Arc;
 
 use portcullis_proto::SequenceSet;
 use portcullis_store::{
-    ChangeWatch, FlagSet, Keyword, MailboxChanges, MailboxId, MailboxSnapshot, ModSeq, Uid,
-    UidValidity,
+    ChangeWatch, FlagSet, Keyword, ListedMessage, MailboxChanges, MailboxId, MailboxSnapshot,
+    MessageFlags, MessageList, ModSeq, Uid, UidValidity,
 };
 
 use crate::error::{CommandResult, Refusal};
 
 /// One message of the view.
-#[derive(Debug, Clone)]
-pub(crate) struct ViewMessage {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViewMessage<'a> {
     pub(crate) uid: Uid,
-    pub(crate) flags: FlagSet,
+    pub(crate) flags: &'a FlagSet,
     pub(crate) modseq: ModSeq,
     /// Expunged in the store, not yet reported to the client.
     pub(crate) expunged: bool,
+}
+
+impl ViewMessage<'_> {
+    /// Its UID, flags and MODSEQ, owned.
+    pub(crate) fn to_flags(self) -> MessageFlags {
+        MessageFlags {
+            uid: self.uid,
+            flags: self.flags.clone(),
+            modseq: self.modseq,
+        }
+    }
 }
 
 /// A mailbox's state as of one MODSEQ, without anything of one session's: where a view starts.
@@ -34,7 +45,7 @@ pub(crate) struct ViewBase {
     pub(crate) uid_next: Uid,
     pub(crate) keywords: Vec<Keyword>,
     pub(crate) modseq: ModSeq,
-    pub(crate) messages: Arc<Vec<ViewMessage>>,
+    pub(crate) messages: Arc<MessageList>,
 }
 
 /// What a resync changed, for the session to report.
@@ -63,14 +74,14 @@ pub(crate) struct MailboxView {
     pub(crate) uid_validity: UidValidity,
     pub(crate) uid_next: Uid,
     pub(crate) keywords: Vec<Keyword>,
-    /// Shared with the [`crate::MailboxCache`] and other sessions until this view changes
-    /// (copy on write).
-    messages: Arc<Vec<ViewMessage>>,
+    /// Runs of messages (see [`MessageList`]), shared with the [`crate::MailboxCache`] and
+    /// other sessions until this view changes (copy on write).
+    messages: Arc<MessageList>,
     /// Everything up to this MODSEQ is folded into the view.
     known_modseq: ModSeq,
-    /// How many messages are marked expunged (a count, so that SELECT of a big mailbox
-    /// does not look through every message for them: profiled, half of a warm SELECT).
-    pending_expunges: usize,
+    /// UIDs of the view expunged in the store and not yet reported, ascending (usually
+    /// none: kept apart so that the shared list stays the store's).
+    pending_expunges: Vec<Uid>,
     /// UID ranges `[first, end)` this session claimed as `\Recent`.
     recent: Vec<(Uid, Uid)>,
     /// Wakes when the mailbox changes.
@@ -86,22 +97,12 @@ impl MailboxView {
         snapshot: MailboxSnapshot,
         watch: ChangeWatch,
     ) -> MailboxView {
-        let messages = snapshot
-            .messages
-            .into_iter()
-            .map(|m| ViewMessage {
-                uid: m.uid,
-                flags: m.flags,
-                modseq: m.modseq,
-                expunged: false,
-            })
-            .collect();
         let base = ViewBase {
             uid_validity: snapshot.uid_validity,
             uid_next: snapshot.uid_next,
             keywords: snapshot.keywords,
             modseq: snapshot.highest_modseq,
-            messages: Arc::new(messages),
+            messages: Arc::new(snapshot.messages),
         };
         MailboxView::from_base(id, read_only, base, watch)
     }
@@ -122,7 +123,7 @@ impl MailboxView {
             messages: base.messages,
             known_modseq: base.modseq,
             // A base never holds unreported expunges (see `base`).
-            pending_expunges: 0,
+            pending_expunges: Vec::new(),
             recent: Vec::new(),
             watch,
             saved: Vec::new(),
@@ -151,33 +152,69 @@ impl MailboxView {
         self.known_modseq
     }
 
-    /// The message with sequence number `seq` (1-based).
-    pub(crate) fn message(&self, seq: u32) -> Option<&ViewMessage> {
-        self.messages
-            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
+    fn entry<'a>(&self, message: ListedMessage<'a>) -> ViewMessage<'a> {
+        ViewMessage {
+            uid: message.uid,
+            flags: message.flags,
+            modseq: message.modseq,
+            expunged: !self.pending_expunges.is_empty()
+                && self.pending_expunges.binary_search(&message.uid).is_ok(),
+        }
     }
 
-    /// All messages, in sequence order.
-    pub(crate) fn messages(&self) -> &[ViewMessage] {
-        &self.messages
+    /// The message with sequence number `seq` (1-based).
+    pub(crate) fn message(&self, seq: u32) -> Option<ViewMessage<'_>> {
+        let index = usize::try_from(seq).ok()?.checked_sub(1)?;
+        Some(self.entry(self.messages.get(index)?))
+    }
+
+    /// All messages with their sequence numbers, in sequence order.
+    pub(crate) fn messages(&self) -> impl Iterator<Item = (u32, ViewMessage<'_>)> + '_ {
+        self.messages_from(0)
+    }
+
+    /// The messages from index `index` (sequence number `index + 1`) on.
+    fn messages_from(&self, index: usize) -> impl Iterator<Item = (u32, ViewMessage<'_>)> + '_ {
+        let first = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        (first..).zip(self.messages.iter_from(index).map(|m| self.entry(m)))
+    }
+
+    /// The highest UID in the view.
+    pub(crate) fn last_uid(&self) -> Option<Uid> {
+        self.messages.last_uid()
+    }
+
+    /// The sequence number of the first message without `\Seen`.
+    pub(crate) fn first_unseen(&self) -> Option<u32> {
+        let index = self
+            .messages
+            .position_of_flags(|flags| !flags.contains(portcullis_store::SystemFlag::Seen))?;
+        u32::try_from(index + 1).ok()
     }
 
     /// The sequence number of `uid`.
     pub(crate) fn seq_of(&self, uid: Uid) -> Option<u32> {
-        let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
-        u32::try_from(index + 1).ok()
+        u32::try_from(self.messages.index_of(uid)? + 1).ok()
     }
 
     /// The view entry of `uid`.
-    pub(crate) fn message_by_uid(&self, uid: Uid) -> Option<&ViewMessage> {
-        let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
-        self.messages.get(index)
+    pub(crate) fn message_by_uid(&self, uid: Uid) -> Option<ViewMessage<'_>> {
+        Some(self.entry(self.messages.find(uid)?))
     }
 
-    /// The view entry of `uid`, to change.
-    pub(crate) fn by_uid_mut(&mut self, uid: Uid) -> Option<&mut ViewMessage> {
-        let index = self.messages.binary_search_by_key(&uid, |m| m.uid).ok()?;
-        Arc::make_mut(&mut self.messages).get_mut(index)
+    /// Takes the flags and MODSEQs of `updates` for the messages of the view among them —
+    /// the outcome of this session's own STORE.
+    pub(crate) fn set_flags(&mut self, updates: &[MessageFlags]) {
+        let mut held: Vec<MessageFlags> = updates
+            .iter()
+            .filter(|m| self.messages.index_of(m.uid).is_some())
+            .cloned()
+            .collect();
+        held.sort_by_key(|m| m.uid);
+        held.dedup_by_key(|m| m.uid);
+        if !held.is_empty() {
+            Arc::make_mut(&mut self.messages).merge(&held, &[]);
+        }
     }
 
     /// Whether this session owns `\Recent` for `uid`.
@@ -190,11 +227,10 @@ impl MailboxView {
     /// The number of `\Recent` messages in the view.
     pub(crate) fn recent_count(&self) -> u32 {
         // Claims are disjoint UID ranges: count each by binary search, not message by message.
-        let position = |uid: Uid| self.messages.partition_point(|m| m.uid < uid);
         let count: usize = self
             .recent
             .iter()
-            .map(|&(first, end)| position(end) - position(first))
+            .map(|&(first, end)| self.messages.rank(end) - self.messages.rank(first))
             .sum();
         u32::try_from(count).unwrap_or(u32::MAX)
     }
@@ -210,45 +246,39 @@ impl MailboxView {
         &self,
         set: &SequenceSet,
         by_uid: bool,
-    ) -> CommandResult<Vec<(u32, &ViewMessage)>> {
+    ) -> CommandResult<Vec<(u32, ViewMessage<'_>)>> {
         let mut found = Vec::new();
         if matches!(set, SequenceSet::Saved) {
             // RFC 5182 2.1: "$" stands for the saved UIDs, by UID or by sequence number
             // alike; UIDs expunged since are simply gone.
             for uid in &self.saved {
-                if let Ok(index) = self.messages.binary_search_by_key(uid, |m| m.uid) {
-                    found.push((
-                        u32::try_from(index + 1).unwrap_or(u32::MAX),
-                        &self.messages[index],
-                    ));
+                if let Some(pair) = self.seq_of(*uid).zip(self.message_by_uid(*uid)) {
+                    found.push(pair);
                 }
             }
             return Ok(found);
         }
         if by_uid {
-            let largest = self.messages.last().map_or(0, |m| m.uid.get());
+            let largest = self.last_uid().map_or(0, Uid::get);
             for (low, high) in set.to_ranges(largest) {
-                let start = self.messages.partition_point(|m| m.uid.get() < low);
-                for (index, message) in self.messages[start..].iter().enumerate() {
-                    if message.uid.get() > high {
-                        break;
-                    }
-                    found.push((
-                        u32::try_from(start + index + 1).unwrap_or(u32::MAX),
-                        message,
-                    ));
-                }
+                let Some(low) = Uid::new(low) else { continue };
+                found.extend(
+                    self.messages_from(self.messages.rank(low))
+                        .take_while(|(_, m)| m.uid.get() <= high),
+                );
             }
         } else {
             if set.exceeds(self.exists()) {
                 return Err(Refusal::bad("Invalid message sequence number"));
             }
             for (low, high) in set.to_ranges(self.exists()) {
-                for seq in low..=high {
-                    if let Some(message) = self.message(seq) {
-                        found.push((seq, message));
-                    }
-                }
+                let Some(index) = usize::try_from(low).ok().and_then(|l| l.checked_sub(1)) else {
+                    continue;
+                };
+                found.extend(
+                    self.messages_from(index)
+                        .take_while(|(seq, _)| *seq <= high),
+                );
             }
         }
         Ok(found)
@@ -259,52 +289,39 @@ impl MailboxView {
     /// command reports itself.
     pub(crate) fn apply(
         &mut self,
-        changes: MailboxChanges,
+        mut changes: MailboxChanges,
         allow_expunge: bool,
         quiet: &[Uid],
     ) -> SyncEvents {
         let mut events = SyncEvents::default();
         for uid in &changes.expunged {
-            if let Some(message) = self.by_uid_mut(*uid)
-                && !message.expunged
+            if self.messages.index_of(*uid).is_some()
+                && let Err(at) = self.pending_expunges.binary_search(uid)
             {
-                message.expunged = true;
-                self.pending_expunges += 1;
+                self.pending_expunges.insert(at, *uid);
             }
         }
         if allow_expunge {
             (events.expunged, events.expunged_uids) = self.remove_expunged();
         }
-        let before = self.messages.len();
-        let last_uid = self.messages.last().map(|m| m.uid);
-        for changed in changes.changed {
-            match self.by_uid_mut(changed.uid) {
-                Some(message) => {
-                    let differs = message.flags != changed.flags;
-                    message.flags = changed.flags;
-                    message.modseq = changed.modseq;
-                    if differs && !message.expunged && !quiet.contains(&changed.uid) {
-                        events.flag_changes.push(changed.uid);
-                    }
-                }
-                None if last_uid.is_none_or(|last| changed.uid > last) => {
-                    Arc::make_mut(&mut self.messages).push(ViewMessage {
-                        uid: changed.uid,
-                        flags: changed.flags,
-                        modseq: changed.modseq,
-                        expunged: false,
-                    });
-                }
-                // An older UID we do not have was expunged and reported already.
-                None => {}
+        for changed in &changes.changed {
+            if let Some(message) = self.message_by_uid(changed.uid)
+                && *message.flags != changed.flags
+                && !message.expunged
+                && !quiet.contains(&changed.uid)
+            {
+                events.flag_changes.push(changed.uid);
             }
         }
-        // Appends arrive in UID order within one change set, but flag changes of older
-        // messages interleave by MODSEQ: keep the view sorted.
-        if self.messages.len() > before {
-            Arc::make_mut(&mut self.messages)[before..].sort_by_key(|m| m.uid);
-            events.exists_grew = true;
-            events.new_messages = true;
+        if !changes.changed.is_empty() {
+            // Ascending by UID, as the store gives them (sorting a sorted list is a check).
+            changes.changed.sort_by_key(|m| m.uid);
+            let before = self.messages.len();
+            Arc::make_mut(&mut self.messages).merge(&changes.changed, &[]);
+            if self.messages.len() > before {
+                events.exists_grew = true;
+                events.new_messages = true;
+            }
         }
         events.keywords_changed = changes.keywords.len() != self.keywords.len();
         self.keywords = changes.keywords;
@@ -316,32 +333,24 @@ impl MailboxView {
     /// Removes expunged messages, returning the EXPUNGE sequence numbers to send and the
     /// removed UIDs.
     fn remove_expunged(&mut self) -> (Vec<u32>, Vec<Uid>) {
-        let mut reported = Vec::new();
-        let mut uids = Vec::new();
         if !self.has_pending_expunges() {
-            return (reported, uids);
+            return (Vec::new(), Vec::new());
         }
-        let messages = Arc::make_mut(&mut self.messages);
-        let mut kept = 0usize;
-        for index in 0..messages.len() {
-            if messages[index].expunged {
-                // Each EXPUNGE renumbers the messages after it: the n-th removal is reported
-                // at its original position minus the removals before it.
-                reported.push(u32::try_from(kept + 1).unwrap_or(u32::MAX));
-                uids.push(messages[index].uid);
-            } else {
-                messages.swap(kept, index);
-                kept += 1;
-            }
-        }
-        messages.truncate(kept);
-        self.pending_expunges = 0;
+        let uids = std::mem::take(&mut self.pending_expunges);
+        let removed = Arc::make_mut(&mut self.messages).merge(&[], &uids);
+        // Each EXPUNGE renumbers the messages after it: the n-th removal is reported at its
+        // original position minus the removals before it.
+        let reported = removed
+            .iter()
+            .enumerate()
+            .map(|(n, index)| u32::try_from(index - n + 1).unwrap_or(u32::MAX))
+            .collect();
         (reported, uids)
     }
 
     /// Whether expunges wait to be reported.
     pub(crate) fn has_pending_expunges(&self) -> bool {
-        self.pending_expunges > 0
+        !self.pending_expunges.is_empty()
     }
 }
 
@@ -436,6 +445,43 @@ mod tests {
             &[uid(3)],
         );
         assert_eq!(events.flag_changes, vec![uid(1)]);
+    }
+
+    #[test]
+    fn own_flag_updates_split_runs_in_any_order_and_keep_numbers() {
+        // One run of 1..=6; this session's STORE of 5,2,5 (a set may repeat and be unordered).
+        let mut view = view(&[1, 2, 3, 4, 5, 6]);
+        view.set_flags(&[flags(5, true, 12), flags(2, true, 11), flags(5, true, 12)]);
+        view.set_flags(&[flags(99, true, 13)]);
+        assert_eq!(
+            view.exists(),
+            6,
+            "an update of a UID not in the view adds nothing"
+        );
+        let seen: Vec<(u32, u32, u64)> = view
+            .messages()
+            .filter(|(_, m)| m.flags.contains(SystemFlag::Seen))
+            .map(|(seq, m)| (seq, m.uid.get(), m.modseq.get()))
+            .collect();
+        assert_eq!(seen, vec![(2, 2, 11), (5, 5, 12)]);
+        assert_eq!(view.message(6).map(|m| m.uid.get()), Some(6));
+        // An expunge inside a run, while forbidden and then allowed.
+        let events = view.apply(changes(vec![], &[3], 13), false, &[]);
+        assert!(events.expunged.is_empty());
+        assert!(view.message(3).is_some_and(|m| m.expunged));
+        assert!(
+            view.base().is_none(),
+            "pending expunges make the numbering its own"
+        );
+        let events = view.apply(changes(vec![flags(7, false, 14)], &[], 14), true, &[]);
+        assert_eq!((events.expunged, events.exists_grew), (vec![3], true));
+        assert_eq!(
+            view.messages()
+                .map(|(_, m)| m.uid.get())
+                .collect::<Vec<_>>(),
+            vec![1, 2, 4, 5, 6, 7]
+        );
+        assert_eq!(view.seq_of(uid(7)), Some(6));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! reaches back to (pruned past `m`) is not used; the next snapshot rewrites it. It goes with
 //! its mailbox (foreign key, on delete cascade).
 
-use portcullis_store::{MailboxId, MessageFlags, ModSeq, Uid};
+use portcullis_store::{MailboxId, MessageList, MessageRun, ModSeq};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +50,7 @@ struct Run<'a> {
 pub(crate) fn current(
     conn: &Connection,
     mailbox: &Mailbox,
-) -> DbResult<Option<(Vec<MessageFlags>, bool)>> {
+) -> DbResult<Option<(MessageList, bool)>> {
     let Some((modseq, data)) = conn
         .prepare_cached("SELECT modseq, data FROM mailbox_lists WHERE mailbox_id = ?1")?
         .query_row([mailbox.id.0], |row| {
@@ -64,7 +64,7 @@ pub(crate) fn current(
     if mailbox.pruned_through.is_some_and(|pruned| since < pruned) {
         return Ok(None);
     }
-    let base = match decode(&data) {
+    let mut messages = match decode(&data) {
         Ok(base) => base,
         Err(error) => {
             // Only a cache: the rows are read instead, and a new checkpoint written.
@@ -79,13 +79,15 @@ pub(crate) fn current(
     let changed = crate::messages::changed_since(conn, mailbox.id, since)?;
     let expunged = crate::messages::logged_expunges(conn, mailbox.id, since)?;
     let changes = changed.len() + expunged.len();
-    let messages = merge(base, changed, &expunged);
+    if changes > 0 {
+        messages.merge(&changed, &expunged);
+    }
     let due = changes >= MIN_CHANGES.max(messages.len() / 8);
     Ok(Some((messages, due)))
 }
 
 /// Whether a mailbox read row by row should get a checkpoint.
-pub(crate) fn wanted(messages: &[MessageFlags]) -> bool {
+pub(crate) fn wanted(messages: &MessageList) -> bool {
     messages.len() >= MIN_MESSAGES
 }
 
@@ -107,101 +109,63 @@ pub(crate) fn save(
     Ok(())
 }
 
-/// The checkpoint blob of a message list (ascending by UID).
-pub(crate) fn encode(messages: &[MessageFlags]) -> DbResult<Vec<u8>> {
+/// The checkpoint blob of a message list.
+pub(crate) fn encode(messages: &MessageList) -> DbResult<Vec<u8>> {
     let keywords: Vec<Option<String>> = messages
+        .runs()
         .iter()
-        .map(|m| rows::keywords_text(&m.flags))
+        .map(|run| rows::keywords_text(&run.flags))
         .collect();
-    let mut runs: Vec<Run<'_>> = Vec::new();
     let mut last_uid = 0;
-    for (m, words) in messages.iter().zip(&keywords) {
-        let uid = m.uid.get();
-        let (flags, modseq, words) = (m.flags.system_bits(), m.modseq.get(), words.as_deref());
-        match runs.last_mut() {
-            Some(run)
-                if uid == last_uid + 1
-                    && (run.flags, run.modseq, run.keywords) == (flags, modseq, words) =>
-            {
-                run.count += 1;
+    let runs: Vec<Run<'_>> = messages
+        .runs()
+        .iter()
+        .zip(&keywords)
+        .map(|(run, words)| {
+            let uid_gap = run.first.get() - last_uid;
+            last_uid = run.first.get() + (run.count - 1);
+            Run {
+                uid_gap,
+                count: run.count,
+                flags: run.flags.system_bits(),
+                modseq: run.modseq.get(),
+                keywords: words.as_deref(),
             }
-            _ => runs.push(Run {
-                uid_gap: uid - last_uid,
-                count: 1,
-                flags,
-                modseq,
-                keywords: words,
-            }),
-        }
-        last_uid = uid;
-    }
+        })
+        .collect();
     postcard::to_stdvec(&runs)
         .map_err(|error| Failure::Internal(format!("cannot encode a message list: {error}")))
 }
 
-fn decode(data: &[u8]) -> DbResult<Vec<MessageFlags>> {
+fn decode(data: &[u8]) -> DbResult<MessageList> {
     let corrupt = |why: &str| Failure::Internal(format!("corrupt message list checkpoint: {why}"));
     let runs: Vec<Run<'_>> =
         postcard::from_bytes(data).map_err(|error| corrupt(&error.to_string()))?;
-    // Every UID is distinct and at most u32::MAX: a larger total is corrupt (and is not
-    // allocated).
-    let total = runs
-        .iter()
-        .try_fold(0_u32, |sum, run| sum.checked_add(run.count))
-        .ok_or_else(|| corrupt("too many messages"))?;
-    let mut messages = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut messages = MessageList::new();
     let mut last_uid = 0_u32;
     for run in runs {
         let first = last_uid
             .checked_add(run.uid_gap)
-            .filter(|_| run.uid_gap > 0 && run.count > 0)
+            .filter(|_| run.uid_gap > 0)
             .ok_or_else(|| corrupt("UIDs out of order"))?;
-        last_uid = first
-            .checked_add(run.count - 1)
-            .ok_or_else(|| corrupt("UID overflow"))?;
-        let flags = rows::flags(i64::from(run.flags), run.keywords);
-        let modseq = rows::modseq(i64::try_from(run.modseq).unwrap_or(i64::MAX))?;
-        for uid in first..=last_uid {
-            messages.push(MessageFlags {
-                uid: rows::uid(i64::from(uid))?,
-                flags: flags.clone(),
-                modseq,
-            });
+        let pushed = messages.push(MessageRun {
+            first: rows::uid(i64::from(first))?,
+            count: run.count,
+            flags: rows::flags(i64::from(run.flags), run.keywords),
+            modseq: rows::modseq(i64::try_from(run.modseq).unwrap_or(i64::MAX))?,
+        });
+        if !pushed {
+            return Err(corrupt("a run out of order, empty or past the largest UID"));
         }
+        last_uid = first + (run.count - 1);
     }
     Ok(messages)
-}
-
-/// `base` without `expunged`, with `changed` (both ascending by UID) replacing or adding
-/// messages.
-fn merge(
-    base: Vec<MessageFlags>,
-    changed: Vec<MessageFlags>,
-    expunged: &[Uid],
-) -> Vec<MessageFlags> {
-    if changed.is_empty() && expunged.is_empty() {
-        return base;
-    }
-    let mut merged = Vec::with_capacity(base.len() + changed.len());
-    let mut changed = changed.into_iter().peekable();
-    for message in base {
-        while let Some(next) = changed.next_if(|c| c.uid < message.uid) {
-            merged.push(next);
-        }
-        match changed.next_if(|c| c.uid == message.uid) {
-            Some(newer) => merged.push(newer),
-            None if expunged.binary_search(&message.uid).is_ok() => {}
-            None => merged.push(message),
-        }
-    }
-    merged.extend(changed);
-    merged
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_store::{FlagSet, Keyword, SystemFlag};
+    use portcullis_store::{FlagSet, Keyword, MessageFlags, SystemFlag, Uid};
 
     fn message(uid: u32, modseq: u64, seen: bool, keyword: Option<&str>) -> MessageFlags {
         let mut flags = FlagSet::new();
@@ -230,6 +194,7 @@ mod tests {
         list.push(message(1_010, 12, false, None));
         list.push(message(1_011, 12, false, Some("$Junk")));
         list.sort_by_key(|m| m.uid);
+        let list: MessageList = list.into_iter().collect();
         let data = encode(&list).unwrap_or_default();
         assert!(data.len() < 80, "runs, not messages: {} bytes", data.len());
         assert_eq!(decode(&data).ok(), Some(list));
@@ -251,20 +216,5 @@ mod tests {
             let data = postcard::to_stdvec(&bad).unwrap_or_default();
             assert!(decode(&data).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn changes_and_expunges_merge_into_the_base() {
-        let base = vec![
-            message(1, 1, false, None),
-            message(2, 1, false, None),
-            message(3, 1, false, None),
-        ];
-        let changed = vec![message(2, 5, true, None), message(9, 6, false, None)];
-        let merged = merge(base, changed, &[Uid::MIN, Uid::new(3).unwrap_or(Uid::MIN)]);
-        assert_eq!(
-            merged,
-            vec![message(2, 5, true, None), message(9, 6, false, None)]
-        );
     }
 }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 use portcullis_store::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagOperation, FlagSet, FlagUpdate, InternalDate,
-    Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageMeta, ModSeq,
-    NewMessage, SEARCH_TEXT_LIMIT, StoreResult, SystemFlag, TextScope, Uid, WireSummary,
+    Keyword, MailboxChanges, MailboxId, MailboxSnapshot, MessageFlags, MessageList, MessageMeta,
+    ModSeq, NewMessage, SEARCH_TEXT_LIMIT, StoreResult, SystemFlag, TextScope, Uid, WireSummary,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -612,7 +612,7 @@ pub(crate) fn snapshot(
     let (messages, due) = match lists::current(conn, &row)? {
         Some(current) => current,
         None => {
-            let messages: Vec<MessageFlags> = load(conn, mailbox, &UidSet::All)?
+            let messages: MessageList = load(conn, mailbox, &UidSet::All)?
                 .into_iter()
                 .map(Stored::flags)
                 .collect();

@@ -621,7 +621,7 @@ async fn snapshots_from_a_list_checkpoint_equal_the_rows() {
     let from_rows = store.snapshot(inbox).await.unwrap();
     assert_eq!(from_checkpoint, from_rows);
     assert_eq!(from_rows.messages.len(), 1100 - 21 + 10);
-    assert!(from_rows.messages[..50].iter().all(|m| m.flags == seen));
+    assert!(from_rows.messages.iter().take(50).all(|m| *m.flags == seen));
 }
 
 /// Commits reach the database file without the writer checkpointing (its own threshold is

@@ -226,14 +226,14 @@ async fn flags_of(store: &dyn Store, mailbox: MailboxId) -> Vec<(Uid, FlagSet)> 
     let snapshot = store.snapshot(mailbox).await.unwrap();
     snapshot
         .messages
-        .into_iter()
-        .map(|m| (m.uid, m.flags))
+        .iter()
+        .map(|m| (m.uid, m.flags.clone()))
         .collect()
 }
 
 async fn message_flags(store: &dyn Store, mailbox: MailboxId, of: Uid) -> MessageFlags {
     let snapshot = store.snapshot(mailbox).await.unwrap();
-    snapshot.messages.into_iter().find(|m| m.uid == of).unwrap()
+    snapshot.messages.find(of).unwrap().to_owned()
 }
 
 // ---- accounts ------------------------------------------------------------------------

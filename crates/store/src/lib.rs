@@ -18,6 +18,7 @@ pub mod conformance;
 mod error;
 mod flags;
 mod ids;
+mod list;
 mod model;
 mod name;
 mod notify;
@@ -28,6 +29,7 @@ pub use backend::{DEFAULT_EXPUNGE_RETENTION, Store};
 pub use error::{StoreError, StoreResult};
 pub use flags::{FlagOperation, FlagSet, Keyword, SystemFlag};
 pub use ids::{AccountId, MailboxId, ModSeq, Uid, UidValidity};
+pub use list::{ListedMessage, MessageList, MessageRun};
 pub use model::{
     AppendOutcome, CopyOutcome, ExpungeLog, FlagUpdate, InternalDate, MailboxChanges, MailboxInfo,
     MailboxSnapshot, MailboxStatus, MessageFlags, MessageMeta, NewMessage, SEARCH_TEXT_LIMIT,

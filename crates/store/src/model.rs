@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use portcullis_mime::MessageSummary;
 
-use crate::{FlagSet, Keyword, MailboxId, MailboxName, ModSeq, Uid, UidValidity};
+use crate::{FlagSet, Keyword, MailboxId, MailboxName, MessageList, ModSeq, Uid, UidValidity};
 
 /// RFC 6154 special-use attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ pub struct MailboxSnapshot {
     /// Keywords ever used in the mailbox (for FLAGS and PERMANENTFLAGS).
     pub keywords: Vec<Keyword>,
     /// All messages, ascending by UID.
-    pub messages: Vec<MessageFlags>,
+    pub messages: MessageList,
 }
 
 /// What changed in a mailbox after a MODSEQ: the input of every session's resync.

@@ -232,15 +232,13 @@ impl Session {
             .store
             .store_flags(view.id, &unseen, FlagOperation::Add, &seen, None)
             .await?;
-        let mut changed = Vec::with_capacity(update.changed.len());
-        for message in update.changed {
-            if let Some(entry) = view.by_uid_mut(message.uid) {
-                entry.flags = message.flags;
-                entry.modseq = message.modseq;
-                changed.push(message.uid);
-            }
-        }
-        Ok(changed)
+        view.set_flags(&update.changed);
+        Ok(update
+            .changed
+            .iter()
+            .map(|m| m.uid)
+            .filter(|uid| view.seq_of(*uid).is_some())
+            .collect())
     }
 
     /// Gathers one message's data; `None` when it is gone from the store.

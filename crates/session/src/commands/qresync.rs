@@ -179,7 +179,7 @@ impl Session {
             .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
         let since = ModSeq::new(since).unwrap_or(ModSeq::MIN);
         let log = self.ctx.store.expunged_since(view.id, since).await?;
-        let in_view = || view.messages().iter().map(|m| m.uid.get());
+        let in_view = || view.messages().map(|(_, m)| m.uid.get());
         if log.is_complete_after(since) {
             // RFC 7162 3.2.6: "The VANISHED UID FETCH modifier instructs the server to report
             // those messages from the UID set parameter that have been expunged and whose
@@ -242,11 +242,10 @@ impl Session {
                 charset,
             );
         }
-        for (index, message) in view.messages().iter().enumerate() {
+        for (seq, message) in view.messages() {
             if message.modseq.get() <= params.modseq {
                 continue;
             }
-            let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
             let items = [
                 FetchAttr::Uid(message.uid.get()),
                 FetchAttr::Flags(flag_names(view, seq, !self.rev2)),

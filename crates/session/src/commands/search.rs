@@ -78,7 +78,7 @@ fn needs(key: &SearchKey, acc: &mut Needs) {
 /// Everything one message is judged on.
 struct Candidate<'a> {
     seq: u32,
-    message: &'a ViewMessage,
+    message: ViewMessage<'a>,
     /// The saved result for `$` (RFC 5182), ascending UIDs.
     saved: &'a [Uid],
     recent: bool,
@@ -149,7 +149,7 @@ impl Candidate<'_> {
     }
 
     fn has_flag(&self, flag: &FlagArg) -> bool {
-        let flags: &FlagSet = &self.message.flags;
+        let flags: &FlagSet = self.message.flags;
         match flag {
             FlagArg::System(name) if name.eq_ignore_ascii_case("\\Recent") => self.recent,
             FlagArg::System(name) => SystemFlag::from_name(name).is_some_and(|f| flags.contains(f)),
@@ -396,29 +396,26 @@ impl Session {
             .ok_or_else(|| Refusal::bad("No mailbox selected"))?;
         let store = &self.ctx.store;
         let exists = view.exists();
-        let largest_uid = view.messages().last().map_or(0, |m| m.uid.get());
+        let largest_uid = view.last_uid().map_or(0, Uid::get);
         let now = portcullis_store::InternalDate::now().unix_seconds;
         let mut matched = Vec::new();
         let candidates = self.text_candidates(criteria).await?;
-        let indexed: Vec<(u32, &ViewMessage)> = view
+        let indexed: Vec<(u32, ViewMessage<'_>)> = view
             .messages()
-            .iter()
-            .enumerate()
             .filter(|(_, m)| !m.expunged)
             .filter(|(_, m)| {
                 candidates
                     .as_ref()
                     .is_none_or(|c| c.binary_search(&m.uid).is_ok())
             })
-            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
             .collect();
         let wanted = Wanted {
             meta: need.meta,
             summary: need.summary,
             ..Wanted::default()
         };
-        let batches: Vec<&[(u32, &ViewMessage)]> = indexed.chunks(BATCH).collect();
-        let uids_of = |batch: &[(u32, &ViewMessage)]| batch.iter().map(|(_, m)| m.uid).collect();
+        let batches: Vec<&[(u32, ViewMessage<'_>)]> = indexed.chunks(BATCH).collect();
+        let uids_of = |batch: &[(u32, ViewMessage<'_>)]| batch.iter().map(|(_, m)| m.uid).collect();
         let mut reader = ReadAhead::new(
             store.clone(),
             view.id,
@@ -427,7 +424,7 @@ impl Session {
         );
         for batch in batches {
             let read = reader.next().await?;
-            let size_of = |&(_, message): &(u32, &ViewMessage)| {
+            let size_of = |&(_, message): &(u32, ViewMessage<'_>)| {
                 read.meta(message.uid).map_or(0, |meta| meta.size)
             };
             // The bytes, when the keys need them, come a few MiB at a time in one read each.

@@ -10,7 +10,7 @@
 
 use portcullis_proto::command::{MailboxArg, SelectParams};
 use portcullis_proto::encode::{Code, Data, ListItem, Status, StatusResponse};
-use portcullis_store::{StoreError, SystemFlag};
+use portcullis_store::StoreError;
 
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
@@ -63,12 +63,7 @@ impl Session {
         out.data(&Data::Exists(view.exists()), charset);
         if !self.rev2 {
             out.data(&Data::Recent(view.recent_count()), charset);
-            let first_unseen = view
-                .messages()
-                .iter()
-                .position(|m| !m.flags.contains(SystemFlag::Seen));
-            if let Some(index) = first_unseen {
-                let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            if let Some(seq) = view.first_unseen() {
                 out.status(&StatusResponse::untagged(
                     Status::Ok,
                     Some(Code::Unseen(seq)),

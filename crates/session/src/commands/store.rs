@@ -8,7 +8,7 @@
 use portcullis_proto::SequenceSet;
 use portcullis_proto::command::{FlagArg, StoreOperation};
 use portcullis_proto::encode::{Code, Data, FetchAttr, sequence_set};
-use portcullis_store::{FlagOperation, ModSeq, Uid};
+use portcullis_store::{FlagOperation, MessageFlags, ModSeq, Uid};
 
 use crate::commands::flag_set;
 use crate::error::{CommandResult, Refusal};
@@ -67,19 +67,22 @@ impl Session {
             // send an untagged FETCH response if a change to a message's flags from an
             // external source is observed." The view takes the flags the client now expects,
             // so the resync reports exactly what other sessions changed.
-            for uid in uids.iter().filter(|uid| !update.modified.contains(uid)) {
-                if let Some(entry) = view.by_uid_mut(*uid) {
-                    entry.flags.apply(operation, &flags);
-                }
-            }
-        }
-        for message in update.changed {
-            if let Some(entry) = view.by_uid_mut(message.uid) {
-                if !silent {
-                    entry.flags = message.flags;
-                }
-                entry.modseq = message.modseq;
-            }
+            let expected: Vec<MessageFlags> = uids
+                .iter()
+                .filter(|uid| !update.modified.contains(uid))
+                .filter_map(|uid| {
+                    let mut message = view.message_by_uid(*uid)?.to_flags();
+                    message.flags.apply(operation, &flags);
+                    // Its MODSEQ now when the store changed it (below), else as it was.
+                    if let Ok(at) = update.changed.binary_search_by_key(uid, |m| m.uid) {
+                        message.modseq = update.changed[at].modseq;
+                    }
+                    Some(message)
+                })
+                .collect();
+            view.set_flags(&expected);
+        } else {
+            view.set_flags(&update.changed);
         }
         // Without .SILENT the FETCH responses below carry the flags; with it, nothing is quiet.
         // Messages that failed UNCHANGEDSINCE get no FETCH below, so the resync reports what

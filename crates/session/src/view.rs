@@ -261,7 +261,7 @@ impl MailboxView {
         if by_uid {
             let largest = self.last_uid().map_or(0, Uid::get);
             for (low, high) in set.to_ranges(largest) {
-                let Some(low) = Uid::new(low) else { continue };
+                let low = Uid::new(low).unwrap_or(Uid::MIN);
                 found.extend(
                     self.messages_from(self.messages.rank(low))
                         .take_while(|(_, m)| m.uid.get() <= high),

@@ -233,7 +233,7 @@ async fn flags_of(store: &dyn Store, mailbox: MailboxId) -> Vec<(Uid, FlagSet)> 
 
 async fn message_flags(store: &dyn Store, mailbox: MailboxId, of: Uid) -> MessageFlags {
     let snapshot = store.snapshot(mailbox).await.unwrap();
-    snapshot.messages.find(of).unwrap().to_owned()
+    snapshot.messages.find(of).unwrap().to_flags()
 }
 
 // ---- accounts ------------------------------------------------------------------------

@@ -66,7 +66,7 @@ pub struct ListedMessage<'a> {
 
 impl ListedMessage<'_> {
     /// An owned copy.
-    pub fn to_owned(self) -> MessageFlags {
+    pub fn to_flags(self) -> MessageFlags {
         MessageFlags {
             uid: self.uid,
             flags: self.flags.clone(),
@@ -293,7 +293,7 @@ mod tests {
     }
 
     fn owned(list: &MessageList) -> Vec<MessageFlags> {
-        list.iter().map(ListedMessage::to_owned).collect()
+        list.iter().map(ListedMessage::to_flags).collect()
     }
 
     /// 1..=5 and 8..=9 at MODSEQ 3, 10 seen at 4, 11 at 3.
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(owned(&list), messages);
         for (index, m) in messages.iter().enumerate() {
             assert_eq!(
-                list.get(index).map(ListedMessage::to_owned).as_ref(),
+                list.get(index).map(ListedMessage::to_flags).as_ref(),
                 Some(m)
             );
             assert_eq!(list.index_of(m.uid), Some(index));

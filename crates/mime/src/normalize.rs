@@ -28,18 +28,14 @@ pub fn normalize_line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Every CR is followed by LF and every LF is preceded by CR.
+/// Every CR is followed by LF and every LF is preceded by CR. Jumps from line ending to
+/// line ending (`memchr2`): byte by byte, this check was 6 % of the server's CPU time in
+/// an APPEND benchmark (profiled), on every message stored.
 fn is_crlf_clean(raw: &[u8]) -> bool {
-    let mut previous = 0u8;
-    for (i, &c) in raw.iter().enumerate() {
-        let bad_lf = c == b'\n' && previous != b'\r';
-        let bad_cr = c == b'\r' && raw.get(i + 1) != Some(&b'\n');
-        if bad_lf || bad_cr {
-            return false;
-        }
-        previous = c;
-    }
-    true
+    memchr::memchr2_iter(b'\r', b'\n', raw).all(|i| match raw[i] {
+        b'\r' => raw.get(i + 1) == Some(&b'\n'),
+        _ => i > 0 && raw[i - 1] == b'\r',
+    })
 }
 
 #[cfg(test)]
@@ -51,6 +47,24 @@ mod tests {
         let raw = b"A: b\r\n\r\nbody\r\n";
         assert!(matches!(normalize_line_endings(raw), Cow::Borrowed(b) if b == raw));
         assert!(matches!(normalize_line_endings(b""), Cow::Borrowed(b"")));
+    }
+
+    #[test]
+    fn any_bare_lf_or_lone_cr_makes_input_unclean() {
+        for clean in [&b""[..], b"x", b"\r\n", b"a\r\nb\r\n\r\n"] {
+            assert!(is_crlf_clean(clean), "{clean:?}");
+        }
+        for unclean in [
+            &b"\n"[..],
+            b"\r",
+            b"a\nb",
+            b"a\rb",
+            b"a\r\n\n",
+            b"a\r\r\n",
+            b"a\r\nb\r",
+        ] {
+            assert!(!is_crlf_clean(unclean), "{unclean:?}");
+        }
     }
 
     #[test]

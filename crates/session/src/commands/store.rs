@@ -73,7 +73,7 @@ impl Session {
                 .filter_map(|uid| {
                     let mut message = view.message_by_uid(*uid)?.to_flags();
                     message.flags.apply(operation, &flags);
-                    // Its MODSEQ now when the store changed it (below), else as it was.
+                    // Its MODSEQ now when the store changed it, else as it was.
                     if let Ok(at) = update.changed.binary_search_by_key(uid, |m| m.uid) {
                         message.modseq = update.changed[at].modseq;
                     }

@@ -206,11 +206,11 @@ impl MessageList {
         for (run, start) in self.runs.iter().zip(&self.starts) {
             let first = run.first.get();
             let end = u64::from(first) + u64::from(run.count);
-            // Changes and removals between runs name no message.
-            while changed.next_if(|c| c.uid < run.first).is_some() {}
-            while removed.next_if(|uid| *uid < run.first).is_some() {}
             let mut from = u64::from(first);
             loop {
+                // Below `from`: between runs (naming no message) or repeated.
+                while changed.next_if(|c| u64::from(c.uid.get()) < from).is_some() {}
+                while removed.next_if(|uid| u64::from(uid.get()) < from).is_some() {}
                 let next = [changed.peek().map(|c| c.uid), removed.peek().copied()]
                     .into_iter()
                     .flatten()
@@ -405,5 +405,11 @@ mod tests {
             MessageList::new().merge(&[], &[uid(1)]),
             Vec::<usize>::new()
         );
+        // A UID named twice is taken out once, and changed once.
+        let mut list: MessageList = sample().into_iter().collect();
+        let twice = [message(2, true, 7), message(2, true, 7)];
+        assert_eq!(list.merge(&twice, &[uid(3), uid(3), uid(9)]), vec![2, 6]);
+        assert_eq!(list.len(), 7);
+        assert_eq!(list.find(uid(2)).map(|m| m.modseq.get()), Some(7));
     }
 }

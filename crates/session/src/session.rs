@@ -598,7 +598,7 @@ impl Session {
             write_flags(out, view, charset);
         }
         for uid in &events.flag_changes {
-            if let Some((seq, message)) = view.seq_of(*uid).zip(view.message_by_uid(*uid)) {
+            if let Some((seq, message)) = view.numbered(*uid) {
                 let mut items = vec![
                     FetchAttr::Uid(uid.get()),
                     FetchAttr::Flags(flag_names(view, seq, !self.rev2)),

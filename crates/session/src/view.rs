@@ -202,6 +202,13 @@ impl MailboxView {
         Some(self.entry(self.messages.find(uid)?))
     }
 
+    /// The sequence number and view entry of `uid` (one lookup).
+    pub(crate) fn numbered(&self, uid: Uid) -> Option<(u32, ViewMessage<'_>)> {
+        let index = self.messages.index_of(uid)?;
+        let seq = u32::try_from(index + 1).ok()?;
+        Some((seq, self.entry(self.messages.get(index)?)))
+    }
+
     /// Takes the flags and MODSEQs of `updates` for the messages of the view among them —
     /// the outcome of this session's own STORE.
     pub(crate) fn set_flags(&mut self, updates: &[MessageFlags]) {
@@ -210,8 +217,8 @@ impl MailboxView {
             .filter(|m| self.messages.index_of(m.uid).is_some())
             .cloned()
             .collect();
+        // A set may name a message twice; `merge` takes it once.
         held.sort_by_key(|m| m.uid);
-        held.dedup_by_key(|m| m.uid);
         if !held.is_empty() {
             Arc::make_mut(&mut self.messages).merge(&held, &[]);
         }
@@ -252,9 +259,7 @@ impl MailboxView {
             // RFC 5182 2.1: "$" stands for the saved UIDs, by UID or by sequence number
             // alike; UIDs expunged since are simply gone.
             for uid in &self.saved {
-                if let Some(pair) = self.seq_of(*uid).zip(self.message_by_uid(*uid)) {
-                    found.push(pair);
-                }
+                found.extend(self.numbered(*uid));
             }
             return Ok(found);
         }

@@ -18,7 +18,7 @@
 //! reaches back to (pruned past `m`) is not used; the next snapshot rewrites it. It goes with
 //! its mailbox (foreign key, on delete cascade).
 
-use portcullis_store::{MailboxId, MessageList, MessageRun, ModSeq};
+use portcullis_store::{MailboxId, MessageList, MessageRun, ModSeq, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +131,7 @@ pub(crate) fn encode(messages: &MessageList) -> DbResult<Vec<u8>> {
         .zip(&keywords)
         .map(|(run, words)| {
             let uid_gap = run.first.get() - last_uid;
-            last_uid = run.first.get() + (run.count - 1);
+            last_uid = run.last_uid().map_or(last_uid, Uid::get);
             Run {
                 uid_gap,
                 count: run.count,
@@ -165,7 +165,7 @@ fn decode(data: &[u8]) -> DbResult<MessageList> {
         if !pushed {
             return Err(corrupt("a run out of order, empty or past the largest UID"));
         }
-        last_uid = first + (run.count - 1);
+        last_uid = messages.last_uid().map_or(last_uid, Uid::get);
     }
     Ok(messages)
 }
@@ -173,7 +173,7 @@ fn decode(data: &[u8]) -> DbResult<MessageList> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_store::{FlagSet, Keyword, MessageFlags, SystemFlag, Uid};
+    use portcullis_store::{FlagSet, Keyword, MessageFlags, SystemFlag};
 
     fn message(uid: u32, modseq: u64, seen: bool, keyword: Option<&str>) -> MessageFlags {
         let mut flags = FlagSet::new();

@@ -30,6 +30,10 @@ pub struct MessageRun {
 
 impl MessageRun {
     /// The last UID, `None` for a run that does not fit the UID space (or is empty).
+    pub fn last_uid(&self) -> Option<Uid> {
+        Uid::new(self.last()?)
+    }
+
     fn last(&self) -> Option<u32> {
         self.first.get().checked_add(self.count.checked_sub(1)?)
     }
@@ -128,7 +132,7 @@ impl MessageList {
 
     /// The highest UID.
     pub fn last_uid(&self) -> Option<Uid> {
-        self.runs.last().and_then(|run| Uid::new(run.last()?))
+        self.runs.last().and_then(MessageRun::last_uid)
     }
 
     /// The message at `index` (0-based: its sequence number minus one).

@@ -217,8 +217,7 @@ impl Session {
             .iter()
             .copied()
             .filter(|uid| {
-                view.seq_of(*uid)
-                    .and_then(|seq| view.message(seq))
+                view.message_by_uid(*uid)
                     .is_some_and(|m| !m.flags.contains(SystemFlag::Seen))
             })
             .collect();

@@ -109,7 +109,7 @@ impl Session {
                 if update.modified.contains(uid) {
                     continue;
                 }
-                let Some((seq, message)) = view.seq_of(*uid).zip(view.message_by_uid(*uid)) else {
+                let Some((seq, message)) = view.numbered(*uid) else {
                     continue;
                 };
                 let mut items = Vec::with_capacity(3);

@@ -135,7 +135,9 @@ fn parse_zone(zone: &str) -> Option<i16> {
         b'-' => (-1, &zone[1..]),
         _ => return None,
     };
-    if digits.len() != 4 {
+    // All four must be ASCII digits before the split: a multi-byte character would put
+    // the split inside it.
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let hours: i16 = parse_digits(&digits[..2])?;
@@ -231,6 +233,10 @@ mod tests {
             b"01-Jan-2020 00:00:00 0000",
             b"01-Jan-2020 00:00:00 +00",
             b"01-Jan-20 00:00:00 +0000",
+            // Found by the command fuzz target: a two-byte character across the zone's middle.
+            "08-Jul-1996 02:44:25 -0\u{252}0".as_bytes(),
+            "08-Jul-1996 02:44:25 +\u{e9}\u{e9}".as_bytes(),
+            "\u{e9}-Jul-1996 02:44:25 +0000".as_bytes(),
             b"",
         ] {
             assert_eq!(

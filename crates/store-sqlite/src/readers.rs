@@ -2,12 +2,14 @@
 //! mode readers never wait for the writer; each read runs in one transaction and so sees
 //! one consistent snapshot, however many statements it takes.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use portcullis_store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, Transaction};
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::Semaphore;
 
 use crate::error::DbResult;
@@ -49,7 +51,14 @@ impl ReadPool {
         })
     }
 
-    /// Runs `work` in one read transaction on a blocking thread.
+    /// Runs `work` in one read transaction, off the async scheduler.
+    ///
+    /// On a multi-threaded runtime the calling worker thread runs it itself
+    /// (`block_in_place`: the worker's other tasks move to another thread meanwhile), so a
+    /// read served from the page cache costs no hop to a blocking thread and back — two
+    /// thread wake-ups on the path of each command that reads (see docs/benchmarks.md,
+    /// "random bodies"). On a current-thread runtime (tests) it goes to a blocking thread.
+    /// Either way a panic in `work` becomes a backend error, not a lost connection task.
     pub(crate) async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -60,18 +69,28 @@ impl ReadPool {
             .await
             .map_err(|_| StoreError::Backend("the sqlite read pool is closed".to_owned()))?;
         let inner = Arc::clone(&self.inner);
-        let task = tokio::task::spawn_blocking(move || {
-            let result = inner.with_connection(|conn| {
-                let tx = conn.transaction()?;
-                work(&tx)
-            });
+        let run = move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                inner.with_connection(|conn| {
+                    let tx = conn.transaction()?;
+                    work(&tx)
+                })
+            }));
             drop(permit);
             result
-        });
-        match task.await {
+        };
+        let panicked = |_| "it panicked".to_owned();
+        let outcome = match Handle::current().runtime_flavor() {
+            RuntimeFlavor::MultiThread => tokio::task::block_in_place(run).map_err(panicked),
+            _ => match tokio::task::spawn_blocking(run).await {
+                Ok(result) => result.map_err(panicked),
+                Err(error) => Err(error.to_string()),
+            },
+        };
+        match outcome {
             Ok(result) => result.map_err(StoreError::from),
-            Err(error) => Err(StoreError::Backend(format!(
-                "sqlite read task failed: {error}"
+            Err(why) => Err(StoreError::Backend(format!(
+                "sqlite read task failed: {why}"
             ))),
         }
     }
@@ -105,4 +124,53 @@ fn connect(path: &Path, cache: &Path) -> DbResult<Connection> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     crate::cache::attach(&conn, cache)?;
     Ok(conn)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A database and fetch cache with one row, and a pool of one reader on them.
+    fn pool(dir: &Path) -> ReadPool {
+        let (path, cache) = (dir.join("index.sqlite"), dir.join("cache.sqlite"));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7);")
+            .unwrap();
+        Connection::open(&cache).unwrap();
+        ReadPool::open(&path, &cache, 1).unwrap()
+    }
+
+    /// Reads, checking on which thread `work` ran; then a read that panics.
+    async fn reads_and_survives_a_panic(pool: &ReadPool, on_the_calling_thread: bool) {
+        let caller = std::thread::current().id();
+        let ran_on = pool
+            .read(|_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        assert_eq!(ran_on == caller, on_the_calling_thread);
+        let read = || pool.read(|tx| Ok(tx.query_row("SELECT v FROM t", [], |row| row.get(0))?));
+        assert_eq!(read().await.ok(), Some(7_i64));
+        let panicked = pool
+            .read(|_| -> DbResult<()> { panic!("a bug in a read") })
+            .await;
+        assert!(
+            matches!(&panicked, Err(StoreError::Backend(text)) if text.contains("panicked")),
+            "{panicked:?}"
+        );
+        // The connection the panic took is replaced; the permit came back.
+        assert_eq!(read().await.ok(), Some(7_i64));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_a_worker_thread_a_read_runs_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        reads_and_survives_a_panic(&pool(dir.path()), true).await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn on_a_current_thread_runtime_a_read_runs_on_a_blocking_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        reads_and_survives_a_panic(&pool(dir.path()), false).await;
+    }
 }

@@ -17,7 +17,9 @@
 //!   subject marker exactly when the generator put it there;
 //! * `UID SEARCH SUBJECT` and `UID SEARCH BODY` (warm) — exactly the known UIDs;
 //! * 100 random `UID FETCH uid BODY.PEEK[]`, one after the other (the sum of their times),
-//!   each body byte-identical to the generated message.
+//!   each body byte-identical to the generated message: cold (with `--restart-cmd`, after
+//!   a second restart and an untimed SELECT on a new connection, so no server answers from
+//!   a page cache its `SEARCH BODY` filled), then the same UIDs again (warm).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -153,6 +155,41 @@ async fn timed(conn: &mut Conn, command: &str) -> Result<(Duration, Reply)> {
     let reply = conn.run(command).await?;
     let elapsed = t.elapsed();
     Ok((elapsed, reply.ok().with_context(|| command.to_owned())?))
+}
+
+/// `UID FETCH uid BODY.PEEK[]` of message `k + 1` for each `k` in `picks`, one after the
+/// other, each body checked against the generated message; the time of each.
+async fn fetch_bodies(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    uids: &[u32],
+    picks: &[usize],
+    checks: &mut Checks,
+) -> Result<Vec<Duration>> {
+    let mut each = Vec::with_capacity(picks.len());
+    for &k in picks {
+        let Some(&uid) = uids.get(k) else { break };
+        let (t, reply) = timed(conn, &format!("UID FETCH {uid} BODY.PEEK[]")).await?;
+        each.push(t);
+        let body = reply.untagged.iter().find_map(|r| {
+            let (_, pairs) = r.fetch()?;
+            pairs
+                .into_iter()
+                .find(|(key, _)| key == b"BODY[]")
+                .and_then(|(_, v)| match v {
+                    Value::Str(s) => Some(s.into_owned()),
+                    _ => None,
+                })
+        });
+        let expect = message::generate(ctx.seed, k as u64 + 1).bytes;
+        checks.check(body.as_deref() == Some(expect.as_slice()), || {
+            format!(
+                "UID FETCH {uid} BODY.PEEK[]: body differs from message {}",
+                k + 1
+            )
+        });
+    }
+    Ok(each)
 }
 
 fn expected(uids: &[u32], pick: impl Fn(u64) -> bool) -> BTreeSet<u32> {
@@ -331,43 +368,45 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     check_search(&mut checks, "UID SEARCH BODY", &reply, &want_body);
     out.put("search_body_results", json!(want_body.len()));
 
+    // Random bodies on a fresh server with the page cache dropped (with --restart-cmd), so
+    // that every server reads them from disk: without it, a server whose SEARCH BODY above
+    // read every message (no index) would answer from the page cache that search filled,
+    // and one with an index from disk. Then the same UIDs again, from the page cache.
     let mut rng = Rng::new(ctx.seed ^ 0xB0D1);
-    let mut total = Duration::ZERO;
-    let mut each = Vec::new();
-    for _ in 0..opts.random_fetches.min(n) {
-        let k = rng.index(uids.len().max(1));
-        let Some(&uid) = uids.get(k) else { break };
-        let (t, reply) = timed(&mut conn, &format!("UID FETCH {uid} BODY.PEEK[]")).await?;
-        total += t;
-        each.push(t);
-        let body = reply.untagged.iter().find_map(|r| {
-            let (_, pairs) = r.fetch()?;
-            pairs
-                .into_iter()
-                .find(|(key, _)| key == b"BODY[]")
-                .and_then(|(_, v)| match v {
-                    Value::Str(s) => Some(s.into_owned()),
-                    _ => None,
-                })
-        });
-        let expect = message::generate(ctx.seed, k as u64 + 1).bytes;
-        checks.check(body.as_deref() == Some(expect.as_slice()), || {
+    let picks: Vec<usize> = (0..opts.random_fetches.min(n))
+        .map(|_| rng.index(uids.len().max(1)))
+        .collect();
+    if let Some(cmd) = &opts.restart_cmd {
+        conn.logout().await?;
+        let cmd = cmd.clone();
+        tokio::task::spawn_blocking(move || restart(&cmd)).await??;
+        conn = login(&ctx).await?;
+        let (_, reply) = timed(&mut conn, &select).await?;
+        checks.check(reply.exists() == u32::try_from(n).ok(), || {
             format!(
-                "UID FETCH {uid} BODY.PEEK[]: body differs from message {}",
-                k + 1
+                "SELECT after the second restart: EXISTS {:?}, expected {n}",
+                reply.exists()
             )
         });
     }
-    out.show("random_bodies", "random bodies fetched", json!(each.len()));
-    out.show(
-        "random_bodies_total_ms",
-        "random bodies total ms",
-        ms(total),
-    );
-    out.put(
-        "random_body_p50_ms",
-        quantile(&mut each, 500).map_or(Json::Null, ms),
-    );
+    let first = if opts.restart_cmd.is_some() {
+        "random bodies cold total ms"
+    } else {
+        "random bodies total ms"
+    };
+    for (key, label) in [
+        ("random_bodies", first),
+        ("random_bodies_again", "same bodies again total ms"),
+    ] {
+        let mut each = fetch_bodies(&mut conn, &ctx, &uids, &picks, &mut checks).await?;
+        let total: Duration = each.iter().sum();
+        out.show(&format!("{key}_total_ms"), label, ms(total));
+        out.put(
+            &format!("{key}_p50_ms"),
+            quantile(&mut each, 500).map_or(Json::Null, ms),
+        );
+    }
+    out.put("random_bodies", json!(picks.len()));
     conn.logout().await?;
     out.checks = checks;
     Ok(out)

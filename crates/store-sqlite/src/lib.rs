@@ -558,7 +558,7 @@ impl Store for SqliteStore {
 
     async fn raw_message(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<Bytes>> {
         self.readers
-            .read(move |tx| messages::raw(tx, mailbox, uid))
+            .read_in_place(move |tx| messages::raw(tx, mailbox, uid))
             .await
     }
 

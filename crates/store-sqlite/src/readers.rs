@@ -20,6 +20,13 @@ pub(crate) const STATEMENT_CACHE: usize = 64;
 /// How long a connection waits on a lock (another process checkpointing, say) before failing.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Where a read runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    BlockingThread,
+    InPlace,
+}
+
 /// Read-only connections, at most `size` in use at once.
 #[derive(Debug, Clone)]
 pub(crate) struct ReadPool {
@@ -51,15 +58,36 @@ impl ReadPool {
         })
     }
 
-    /// Runs `work` in one read transaction, off the async scheduler.
-    ///
-    /// On a multi-threaded runtime the calling worker thread runs it itself
-    /// (`block_in_place`: the worker's other tasks move to another thread meanwhile), so a
-    /// read served from the page cache costs no hop to a blocking thread and back — two
-    /// thread wake-ups on the path of each command that reads (see docs/benchmarks.md,
-    /// "random bodies"). On a current-thread runtime (tests) it goes to a blocking thread.
-    /// Either way a panic in `work` becomes a backend error, not a lost connection task.
+    /// Runs `work` in one read transaction on a blocking thread; the worker thread that asks
+    /// goes on with other connections meanwhile.
     pub(crate) async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+    {
+        self.run(work, Place::BlockingThread).await
+    }
+
+    /// Like [`ReadPool::read`], but on the asking worker thread itself (`block_in_place`:
+    /// the worker's other tasks move to another thread meanwhile, so a read from disk holds
+    /// up no other connection). For a point read a client waits on — one message's bytes —
+    /// where the hop to a blocking thread and back, two thread wake-ups, is most of the
+    /// time of a read from the page cache (docs/benchmarks.md, "Random bodies"). Not for
+    /// every read: on a busy runtime, handing the worker's scheduler to another thread
+    /// costs more than the hop (`login-rate 8`: about 1,210 → 1,010 logins/s with every
+    /// read in place).
+    pub(crate) async fn read_in_place<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+    {
+        self.run(work, Place::InPlace).await
+    }
+
+    /// Runs `work` where `place` says (on a current-thread runtime, always on a blocking
+    /// thread: `block_in_place` needs a multi-threaded one). A panic in `work` becomes a
+    /// backend error, not a lost connection task.
+    async fn run<T, F>(&self, work: F, place: Place) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
@@ -80,12 +108,15 @@ impl ReadPool {
             result
         };
         let panicked = |_| "it panicked".to_owned();
-        let outcome = match Handle::current().runtime_flavor() {
-            RuntimeFlavor::MultiThread => tokio::task::block_in_place(run).map_err(panicked),
-            _ => match tokio::task::spawn_blocking(run).await {
+        let in_place = place == Place::InPlace
+            && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
+        let outcome = if in_place {
+            tokio::task::block_in_place(run).map_err(panicked)
+        } else {
+            match tokio::task::spawn_blocking(run).await {
                 Ok(result) => result.map_err(panicked),
                 Err(error) => Err(error.to_string()),
-            },
+            }
         };
         match outcome {
             Ok(result) => result.map_err(StoreError::from),
@@ -141,18 +172,27 @@ mod tests {
         ReadPool::open(&path, &cache, 1).unwrap()
     }
 
-    /// Reads, checking on which thread `work` ran; then a read that panics.
-    async fn reads_and_survives_a_panic(pool: &ReadPool, on_the_calling_thread: bool) {
+    /// Reads in `place`, checking on which thread `work` ran; then a read that panics.
+    async fn reads_and_survives_a_panic(
+        pool: &ReadPool,
+        place: Place,
+        on_the_calling_thread: bool,
+    ) {
         let caller = std::thread::current().id();
         let ran_on = pool
-            .read(|_| Ok(std::thread::current().id()))
+            .run(|_| Ok(std::thread::current().id()), place)
             .await
             .unwrap();
         assert_eq!(ran_on == caller, on_the_calling_thread);
-        let read = || pool.read(|tx| Ok(tx.query_row("SELECT v FROM t", [], |row| row.get(0))?));
+        let read = || {
+            pool.run(
+                |tx| Ok(tx.query_row("SELECT v FROM t", [], |row| row.get(0))?),
+                place,
+            )
+        };
         assert_eq!(read().await.ok(), Some(7_i64));
         let panicked = pool
-            .read(|_| -> DbResult<()> { panic!("a bug in a read") })
+            .run(|_| -> DbResult<()> { panic!("a bug in a read") }, place)
             .await;
         assert!(
             matches!(&panicked, Err(StoreError::Backend(text)) if text.contains("panicked")),
@@ -163,14 +203,16 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_a_worker_thread_a_read_runs_in_place() {
+    async fn on_a_worker_thread_a_read_runs_where_asked() {
         let dir = tempfile::tempdir().unwrap();
-        reads_and_survives_a_panic(&pool(dir.path()), true).await;
+        let pool = pool(dir.path());
+        reads_and_survives_a_panic(&pool, Place::InPlace, true).await;
+        reads_and_survives_a_panic(&pool, Place::BlockingThread, false).await;
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn on_a_current_thread_runtime_a_read_runs_on_a_blocking_thread() {
+    async fn on_a_current_thread_runtime_every_read_runs_on_a_blocking_thread() {
         let dir = tempfile::tempdir().unwrap();
-        reads_and_survives_a_panic(&pool(dir.path()), false).await;
+        reads_and_survives_a_panic(&pool(dir.path()), Place::InPlace, false).await;
     }
 }

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::response::{Kind, Response, Status, read_response};
+use crate::response::{Kind, Response, Status, Value, read_response};
 
 /// Largest response accepted (a `FETCH 1:*` of 100,000 envelopes is one response each,
 /// so this bounds single responses, not commands).
@@ -164,6 +164,20 @@ impl Reply {
             .iter()
             .rev()
             .find_map(|r| r.numbered("EXISTS"))
+    }
+
+    /// The `BODY[]` of the first FETCH response that has one.
+    pub(crate) fn body(&self) -> Option<Vec<u8>> {
+        self.untagged.iter().find_map(|r| {
+            let (_, pairs) = r.fetch()?;
+            pairs
+                .into_iter()
+                .find(|(key, _)| key == b"BODY[]")
+                .and_then(|(_, v)| match v {
+                    Value::Str(s) => Some(s.into_owned()),
+                    _ => None,
+                })
+        })
     }
 
     /// Every number of every `* SEARCH` response.

@@ -18,7 +18,6 @@ use tokio::sync::Barrier;
 use super::{Checks, Ctx, Outcome, ms, quantile, rate};
 use crate::client::{Conn, quote};
 use crate::message::{self, Rng};
-use crate::response::Value;
 
 /// Options of `append`.
 #[derive(Debug, Clone)]
@@ -113,16 +112,7 @@ async fn verify(
             .run(&format!("UID FETCH {uid} BODY.PEEK[]"))
             .await?
             .ok()?;
-        let body = reply.untagged.iter().find_map(|r| {
-            let (_, pairs) = r.fetch()?;
-            pairs
-                .into_iter()
-                .find(|(key, _)| key == b"BODY[]")
-                .and_then(|(_, v)| match v {
-                    Value::Str(s) => Some(s.into_owned()),
-                    _ => None,
-                })
-        });
+        let body = reply.body();
         checks.check(
             body.as_deref() == w.messages.get(k).map(Vec::as_slice),
             || format!("connection {c}: UID {uid} body differs from what was appended"),

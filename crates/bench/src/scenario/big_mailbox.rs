@@ -171,16 +171,7 @@ async fn fetch_bodies(
         let Some(&uid) = uids.get(k) else { break };
         let (t, reply) = timed(conn, &format!("UID FETCH {uid} BODY.PEEK[]")).await?;
         each.push(t);
-        let body = reply.untagged.iter().find_map(|r| {
-            let (_, pairs) = r.fetch()?;
-            pairs
-                .into_iter()
-                .find(|(key, _)| key == b"BODY[]")
-                .and_then(|(_, v)| match v {
-                    Value::Str(s) => Some(s.into_owned()),
-                    _ => None,
-                })
-        });
+        let body = reply.body();
         let expect = message::generate(ctx.seed, k as u64 + 1).bytes;
         checks.check(body.as_deref() == Some(expect.as_slice()), || {
             format!(

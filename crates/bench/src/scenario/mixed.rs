@@ -187,16 +187,7 @@ impl Client {
             let reply = self
                 .cmd(conn, &format!("UID FETCH {uid} BODY.PEEK[]"))
                 .await?;
-            let body = reply.untagged.iter().find_map(|r| {
-                let (_, pairs) = r.fetch()?;
-                pairs
-                    .into_iter()
-                    .find(|(k, _)| k == b"BODY[]")
-                    .and_then(|(_, v)| match v {
-                        Value::Str(s) => Some(s.into_owned()),
-                        _ => None,
-                    })
-            });
+            let body = reply.body();
             let expect = self
                 .messages
                 .get(&uid)

@@ -18,7 +18,7 @@ use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
 use crate::quirks::QuirkSet;
 use crate::state::{self, StateKind};
-use crate::view::MailboxView;
+use crate::view::{MailboxView, ViewMessage};
 
 /// What the connection should read next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -666,9 +666,17 @@ pub(crate) fn searches_modseq(key: &SearchKey) -> bool {
 
 /// The FLAGS of message `seq`, with `\Recent` when the session owns it (IMAP4rev1 only).
 pub(crate) fn flag_names(view: &MailboxView, seq: u32, with_recent: bool) -> Vec<&str> {
-    let Some(message) = view.message(seq) else {
-        return Vec::new();
-    };
+    view.message(seq).map_or_else(Vec::new, |message| {
+        message_flag_names(view, message, with_recent)
+    })
+}
+
+/// [`flag_names`] of a message already looked up.
+pub(crate) fn message_flag_names<'a>(
+    view: &MailboxView,
+    message: ViewMessage<'a>,
+    with_recent: bool,
+) -> Vec<&'a str> {
     let mut names: Vec<&str> = message.flags.system_flags().map(|f| f.as_str()).collect();
     names.extend(message.flags.keywords().iter().map(|k| k.as_str()));
     if with_recent && view.is_recent(message.uid) {

@@ -164,8 +164,14 @@ impl MailboxView {
 
     /// The message with sequence number `seq` (1-based).
     pub(crate) fn message(&self, seq: u32) -> Option<ViewMessage<'_>> {
+        self.message_near(seq, &mut 0)
+    }
+
+    /// [`MailboxView::message`] for walks in sequence order: `cursor` (start it at 0)
+    /// carries the run of the message before (`MessageList::get_near`).
+    pub(crate) fn message_near(&self, seq: u32, cursor: &mut usize) -> Option<ViewMessage<'_>> {
         let index = usize::try_from(seq).ok()?.checked_sub(1)?;
-        Some(self.entry(self.messages.get(index)?))
+        Some(self.entry(self.messages.get_near(index, cursor)?))
     }
 
     /// All messages with their sequence numbers, in sequence order.

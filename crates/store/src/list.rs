@@ -137,10 +137,30 @@ impl MessageList {
 
     /// The message at `index` (0-based: its sequence number minus one).
     pub fn get(&self, index: usize) -> Option<ListedMessage<'_>> {
+        self.get_near(index, &mut 0)
+    }
+
+    /// [`MessageList::get`] for walks in order: the run `*cursor` names (the one that held
+    /// the index asked before) and the next are looked at before any search, and `*cursor`
+    /// is left naming the run that holds `index`. A FETCH of every message's flags asks
+    /// for each in turn; a binary search over the runs for each was a fifth of its time.
+    pub fn get_near(&self, index: usize, cursor: &mut usize) -> Option<ListedMessage<'_>> {
         let index = u32::try_from(index).ok().filter(|i| *i < self.len)?;
-        let at = self.starts.partition_point(|start| *start <= index) - 1;
-        let run = &self.runs[at];
-        Some(listed(run, index - self.starts[at]))
+        let holds = |at: usize| {
+            let end = self.starts.get(at + 1).copied().unwrap_or(self.len);
+            self.starts
+                .get(at)
+                .is_some_and(|start| *start <= index && index < end)
+        };
+        let at = if holds(*cursor) {
+            *cursor
+        } else if holds(*cursor + 1) {
+            *cursor + 1
+        } else {
+            self.starts.partition_point(|start| *start <= index) - 1
+        };
+        *cursor = at;
+        Some(listed(&self.runs[at], index - self.starts[at]))
     }
 
     /// The index of `uid`.
@@ -341,6 +361,34 @@ mod tests {
             list.position_of_flags(|f| f.contains(SystemFlag::Seen)),
             Some(7)
         );
+    }
+
+    #[test]
+    fn get_near_finds_every_message_from_any_cursor_and_leaves_it_on_the_run() {
+        let messages = sample();
+        let list: MessageList = messages.iter().cloned().collect();
+        let runs = list.runs().len();
+        // In order, backwards, and from every cursor (stale ones past the end included).
+        let mut cursor = 0;
+        for (index, m) in messages
+            .iter()
+            .enumerate()
+            .chain(messages.iter().enumerate().rev())
+        {
+            let found = list.get_near(index, &mut cursor);
+            assert_eq!(found.map(ListedMessage::to_flags).as_ref(), Some(m));
+            assert!(cursor < runs);
+        }
+        for start in 0..runs + 3 {
+            for (index, m) in messages.iter().enumerate() {
+                let mut cursor = start;
+                let found = list.get_near(index, &mut cursor);
+                assert_eq!(found.map(ListedMessage::to_flags).as_ref(), Some(m));
+                let run = &list.runs()[cursor];
+                assert!(run.first <= m.uid && m.uid.get() < run.first.get() + run.count);
+            }
+            assert_eq!(list.get_near(9, &mut start.clone()), None);
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ use crate::commands::UidRanges;
 use crate::commands::batch::{BATCH, Batch, ReadAhead, Wanted};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
-use crate::session::{Done, FetchModifiers, Session, flag_names};
+use crate::session::{Done, FetchModifiers, Session, message_flag_names};
+use crate::view::ViewMessage;
 
 /// What the requested items need from the store.
 #[derive(Debug, Clone, Copy, Default)]
@@ -141,6 +142,9 @@ impl Session {
             batches.iter().map(|batch| live(batch)).collect(),
         );
         let mut some_gone = false;
+        // Messages are written in sequence order: their runs of flags are walked, not
+        // searched for each one.
+        let mut cursor = 0;
         for batch in &batches {
             let newly_seen = if needs.sets_seen {
                 self.mark_seen(&live(batch)).await?
@@ -159,7 +163,15 @@ impl Session {
                         continue;
                     }
                 };
-                self.write_fetch(seq, uid, &items, &loaded, newly_seen.contains(&uid), out)?;
+                let Some(message) = self
+                    .selected
+                    .as_ref()
+                    .and_then(|view| view.message_near(seq, &mut cursor))
+                else {
+                    continue;
+                };
+                let flags_changed = newly_seen.contains(&uid);
+                self.write_fetch(seq, message, &items, &loaded, flags_changed, out)?;
                 out.flush_if_full()
                     .await
                     .map_err(|_| Refusal::bad("Connection lost"))?;
@@ -273,10 +285,12 @@ impl Session {
         }))
     }
 
+    /// Writes the FETCH response of `message` (sequence number `seq`, as the view has it
+    /// now: after this command's implicit `\Seen`).
     fn write_fetch(
         &self,
         seq: u32,
-        uid: Uid,
+        message: ViewMessage<'_>,
         items: &[FetchItem],
         loaded: &Loaded,
         flags_changed: bool,
@@ -297,8 +311,10 @@ impl Session {
         for (index, item) in items.iter().enumerate() {
             let value = computed.get(index).unwrap_or(&Computed::None);
             let attr = match (item, value) {
-                (FetchItem::Flags, _) => FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
-                (FetchItem::Uid, _) => FetchAttr::Uid(uid.get()),
+                (FetchItem::Flags, _) => {
+                    FetchAttr::Flags(message_flag_names(view, message, !self.rev2))
+                }
+                (FetchItem::Uid, _) => FetchAttr::Uid(message.uid.get()),
                 (FetchItem::InternalDate, _) => match &loaded.meta {
                     Some(meta) => FetchAttr::InternalDate(DateTime {
                         unix_seconds: meta.internal_date.unix_seconds,
@@ -310,10 +326,7 @@ impl Session {
                     Some(meta) => FetchAttr::Rfc822Size(meta.size),
                     None => continue,
                 },
-                (FetchItem::ModSeq, _) => match view.message(seq) {
-                    Some(message) => FetchAttr::ModSeq(message.modseq.get()),
-                    None => continue,
-                },
+                (FetchItem::ModSeq, _) => FetchAttr::ModSeq(message.modseq.get()),
                 (FetchItem::Envelope, _) => match (&loaded.summary, &loaded.wire) {
                     (Some(summary), _) => FetchAttr::Envelope(&summary.envelope),
                     (None, Some(wire)) => FetchAttr::Encoded {
@@ -359,17 +372,17 @@ impl Session {
             attrs.push(attr);
         }
         if flags_changed && !items.contains(&FetchItem::Flags) {
-            attrs.push(FetchAttr::Flags(flag_names(view, seq, !self.rev2)));
+            attrs.push(FetchAttr::Flags(message_flag_names(
+                view, message, !self.rev2,
+            )));
         }
         if flags_changed && self.condstore {
             // The implicit `\Seen` is a flag change like any other: once CONDSTORE is on,
             // its FETCH carries the UID and the new MODSEQ (RFC 7162 3.1, 3.2.4).
             if !items.contains(&FetchItem::Uid) {
-                attrs.push(FetchAttr::Uid(uid.get()));
+                attrs.push(FetchAttr::Uid(message.uid.get()));
             }
-            if !items.contains(&FetchItem::ModSeq)
-                && let Some(message) = view.message(seq)
-            {
+            if !items.contains(&FetchItem::ModSeq) {
                 attrs.push(FetchAttr::ModSeq(message.modseq.get()));
             }
         }

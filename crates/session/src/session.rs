@@ -601,7 +601,7 @@ impl Session {
             if let Some((seq, message)) = view.numbered(*uid) {
                 let mut items = vec![
                     FetchAttr::Uid(uid.get()),
-                    FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
+                    FetchAttr::Flags(flag_names(view, message, !self.rev2)),
                 ];
                 if condstore {
                     items.push(FetchAttr::ModSeq(message.modseq.get()));
@@ -664,15 +664,8 @@ pub(crate) fn searches_modseq(key: &SearchKey) -> bool {
     }
 }
 
-/// The FLAGS of message `seq`, with `\Recent` when the session owns it (IMAP4rev1 only).
-pub(crate) fn flag_names(view: &MailboxView, seq: u32, with_recent: bool) -> Vec<&str> {
-    view.message(seq).map_or_else(Vec::new, |message| {
-        message_flag_names(view, message, with_recent)
-    })
-}
-
-/// [`flag_names`] of a message already looked up.
-pub(crate) fn message_flag_names<'a>(
+/// The FLAGS of `message`, with `\Recent` when the session owns it (IMAP4rev1 only).
+pub(crate) fn flag_names<'a>(
     view: &MailboxView,
     message: ViewMessage<'a>,
     with_recent: bool,

@@ -24,7 +24,7 @@ use crate::commands::UidRanges;
 use crate::commands::batch::{BATCH, Batch, ReadAhead, Wanted};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
-use crate::session::{Done, FetchModifiers, Session, message_flag_names};
+use crate::session::{Done, FetchModifiers, Session, flag_names};
 use crate::view::ViewMessage;
 
 /// What the requested items need from the store.
@@ -311,9 +311,7 @@ impl Session {
         for (index, item) in items.iter().enumerate() {
             let value = computed.get(index).unwrap_or(&Computed::None);
             let attr = match (item, value) {
-                (FetchItem::Flags, _) => {
-                    FetchAttr::Flags(message_flag_names(view, message, !self.rev2))
-                }
+                (FetchItem::Flags, _) => FetchAttr::Flags(flag_names(view, message, !self.rev2)),
                 (FetchItem::Uid, _) => FetchAttr::Uid(message.uid.get()),
                 (FetchItem::InternalDate, _) => match &loaded.meta {
                     Some(meta) => FetchAttr::InternalDate(DateTime {
@@ -372,9 +370,7 @@ impl Session {
             attrs.push(attr);
         }
         if flags_changed && !items.contains(&FetchItem::Flags) {
-            attrs.push(FetchAttr::Flags(message_flag_names(
-                view, message, !self.rev2,
-            )));
+            attrs.push(FetchAttr::Flags(flag_names(view, message, !self.rev2)));
         }
         if flags_changed && self.condstore {
             // The implicit `\Seen` is a flag change like any other: once CONDSTORE is on,

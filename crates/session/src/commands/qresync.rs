@@ -248,7 +248,7 @@ impl Session {
             }
             let items = [
                 FetchAttr::Uid(message.uid.get()),
-                FetchAttr::Flags(flag_names(view, seq, !self.rev2)),
+                FetchAttr::Flags(flag_names(view, message, !self.rev2)),
                 FetchAttr::ModSeq(message.modseq.get()),
             ];
             out.data(&Data::Fetch { seq, items: &items }, charset);

@@ -117,7 +117,7 @@ impl Session {
                     items.push(FetchAttr::Uid(uid.get()));
                 }
                 if !silent {
-                    items.push(FetchAttr::Flags(flag_names(view, seq, !self.rev2)));
+                    items.push(FetchAttr::Flags(flag_names(view, message, !self.rev2)));
                 }
                 if self.condstore {
                     items.push(FetchAttr::ModSeq(message.modseq.get()));

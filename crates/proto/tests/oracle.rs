@@ -1614,7 +1614,7 @@ fn check_fetch_attr(theirs: &MessageDataItem<'_>, ours: &FetchAttr<'_>, charset:
         (MessageDataItem::Flags(theirs), FetchAttr::Flags(ours)) => {
             let theirs: Vec<String> = theirs.iter().map(their_flag_fetch).collect();
             assert_eq!(theirs.len(), ours.len());
-            for (t, o) in theirs.iter().zip(ours) {
+            for (t, o) in theirs.iter().zip(ours.iter()) {
                 assert!(t.eq_ignore_ascii_case(o), "{t} vs {o}");
             }
         }
@@ -1735,7 +1735,7 @@ fn every_fetch_attr<'a>(
     let header_end = usize::try_from(message.root.body_start).unwrap();
     let mut items = vec![
         FetchAttr::Uid(4_827_313),
-        FetchAttr::Flags(vec!["\\Seen", "\\Answered", "\\Recent", "$Forwarded"]),
+        FetchAttr::Flags(&["\\Seen", "\\Answered", "\\Recent", "$Forwarded"]),
         FetchAttr::Rfc822Size(u64::try_from(raw.len()).unwrap()),
         FetchAttr::InternalDate(internal_date),
         FetchAttr::Envelope(&message.envelope),
@@ -2557,7 +2557,7 @@ fn forms_imap_codec_cannot_parse_match_the_rfcs() {
                 items: &[
                     FetchAttr::Uid(4),
                     FetchAttr::ModSeq(65402),
-                    FetchAttr::Flags(vec!["\\Seen"]),
+                    FetchAttr::Flags(&["\\Seen"]),
                 ],
             }),
             "* 1 FETCH (UID 4 MODSEQ (65402) FLAGS (\\Seen))\r\n",

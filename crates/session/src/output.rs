@@ -3,7 +3,7 @@
 //! message FETCH streams out in bounded memory instead of being built whole.
 
 use async_trait::async_trait;
-use portcullis_proto::encode::{Charset, Data, StatusResponse};
+use portcullis_proto::encode::{Charset, Data, FetchWriter, StatusResponse};
 use std::io;
 
 /// The byte sink behind an [`Output`].
@@ -62,6 +62,11 @@ impl<'a> Output<'a> {
     /// Queues a data response.
     pub fn data(&mut self, data: &Data<'_>, charset: Charset) {
         data.write(&mut self.buf, charset);
+    }
+
+    /// Starts a FETCH response, written item by item.
+    pub fn fetch(&mut self, seq: u32, charset: Charset) -> FetchWriter<'_> {
+        FetchWriter::start(&mut self.buf, seq, charset)
     }
 
     /// Queues a continuation request.

@@ -599,10 +599,8 @@ impl Session {
         }
         for uid in &events.flag_changes {
             if let Some((seq, message)) = view.numbered(*uid) {
-                let mut items = vec![
-                    FetchAttr::Uid(uid.get()),
-                    FetchAttr::Flags(flag_names(view, message, !self.rev2)),
-                ];
+                let names: Vec<&str> = flag_names(view, message, !self.rev2).collect();
+                let mut items = vec![FetchAttr::Uid(uid.get()), FetchAttr::Flags(&names)];
                 if condstore {
                     items.push(FetchAttr::ModSeq(message.modseq.get()));
                 }
@@ -664,18 +662,20 @@ pub(crate) fn searches_modseq(key: &SearchKey) -> bool {
     }
 }
 
-/// The FLAGS of `message`, with `\Recent` when the session owns it (IMAP4rev1 only).
+/// The FLAGS of `message`, with `\Recent` when the session owns it (IMAP4rev1 only), as
+/// they come: FETCH writes them straight into its response.
 pub(crate) fn flag_names<'a>(
     view: &MailboxView,
     message: ViewMessage<'a>,
     with_recent: bool,
-) -> Vec<&'a str> {
-    let mut names: Vec<&str> = message.flags.system_flags().map(|f| f.as_str()).collect();
-    names.extend(message.flags.keywords().iter().map(|k| k.as_str()));
-    if with_recent && view.is_recent(message.uid) {
-        names.push("\\Recent");
-    }
-    names
+) -> impl Iterator<Item = &'a str> + use<'a> {
+    let recent = with_recent && view.is_recent(message.uid);
+    message
+        .flags
+        .system_flags()
+        .map(|flag| flag.as_str())
+        .chain(message.flags.keywords().iter().map(|k| k.as_str()))
+        .chain(recent.then_some("\\Recent"))
 }
 
 /// `* FLAGS` and `* OK [PERMANENTFLAGS]` for the view.

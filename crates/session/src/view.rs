@@ -286,6 +286,8 @@ impl MailboxView {
                 let Some(index) = usize::try_from(low).ok().and_then(|l| l.checked_sub(1)) else {
                     continue;
                 };
+                // Sized up front: `1:*` of a large mailbox otherwise grows it a dozen times.
+                found.reserve(usize::try_from(high.saturating_sub(low) + 1).unwrap_or(0));
                 found.extend(
                     self.messages_from(index)
                         .take_while(|(seq, _)| *seq <= high),

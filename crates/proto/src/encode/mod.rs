@@ -345,7 +345,7 @@ pub enum Data<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchAttr<'a> {
     /// FLAGS (...)
-    Flags(Vec<&'a str>),
+    Flags(&'a [&'a str]),
     /// UID n
     Uid(u32),
     /// RFC822.SIZE n
@@ -460,15 +460,11 @@ impl Data<'_> {
                 out.extend_from_slice(uids.as_bytes());
             }
             Data::Fetch { seq, items } => {
-                number(out, *seq);
-                out.extend_from_slice(b" FETCH (");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    fetch_attr(out, item, charset);
+                let mut response = FetchWriter::open(out, *seq, charset);
+                for item in *items {
+                    response.attr(item);
                 }
-                out.push(b')');
+                response.close();
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -484,20 +480,9 @@ fn write_fmt(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) {
 
 /// Writes a number in decimal. Not through `fmt`: FETCH writes two or three numbers per
 /// message, and the formatting machinery was a tenth of a 100,000-message
-/// `FETCH 1:* (UID FLAGS)` (profiled).
+/// `FETCH 1:* (UID FLAGS)` (profiled); `itoa` writes two digits per step.
 fn number(out: &mut Vec<u8>, n: impl Into<u64>) {
-    let mut n = n.into();
-    let mut digits = [0_u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n.into()).as_bytes());
 }
 
 fn words(out: &mut Vec<u8>, words: &[String]) {
@@ -555,18 +540,78 @@ fn id(out: &mut Vec<u8>, parameters: Option<&[(&str, &str)]>, charset: Charset) 
     out.push(b')');
 }
 
+/// One FETCH response written item by item, `* seq FETCH (...)\r\n`, for a command that
+/// writes one per message: nothing is gathered first (FETCH of 100,000 messages built a
+/// list of items and one of flag names for each, profiled).
+#[derive(Debug)]
+pub struct FetchWriter<'o> {
+    out: &'o mut Vec<u8>,
+    charset: Charset,
+    empty: bool,
+}
+
+impl<'o> FetchWriter<'o> {
+    /// Starts the response of message `seq`.
+    pub fn start(out: &'o mut Vec<u8>, seq: u32, charset: Charset) -> FetchWriter<'o> {
+        out.extend_from_slice(b"* ");
+        FetchWriter::open(out, seq, charset)
+    }
+
+    /// `seq FETCH (`, after the `* ` of every data response.
+    fn open(out: &'o mut Vec<u8>, seq: u32, charset: Charset) -> FetchWriter<'o> {
+        number(out, seq);
+        out.extend_from_slice(b" FETCH (");
+        FetchWriter {
+            out,
+            charset,
+            empty: true,
+        }
+    }
+
+    fn separate(&mut self) {
+        if !self.empty {
+            self.out.push(b' ');
+        }
+        self.empty = false;
+    }
+
+    /// Writes one item.
+    pub fn attr(&mut self, attr: &FetchAttr<'_>) {
+        self.separate();
+        fetch_attr(self.out, attr, self.charset);
+    }
+
+    /// Writes `FLAGS (...)` from the names as they come.
+    pub fn flags<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        self.separate();
+        flag_list(self.out, names);
+    }
+
+    fn close(self) {
+        self.out.push(b')');
+    }
+
+    /// Ends the response.
+    pub fn finish(self) {
+        self.out.extend_from_slice(b")\r\n");
+    }
+}
+
+/// `FLAGS (name name ...)`.
+fn flag_list<'n>(out: &mut Vec<u8>, names: impl IntoIterator<Item = &'n str>) {
+    out.extend_from_slice(b"FLAGS (");
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.push(b')');
+}
+
 fn fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr<'_>, charset: Charset) {
     match attr {
-        FetchAttr::Flags(flags) => {
-            out.extend_from_slice(b"FLAGS (");
-            for (i, flag) in flags.iter().enumerate() {
-                if i > 0 {
-                    out.push(b' ');
-                }
-                out.extend_from_slice(flag.as_bytes());
-            }
-            out.push(b')');
-        }
+        FetchAttr::Flags(flags) => flag_list(out, flags.iter().copied()),
         FetchAttr::Uid(uid) => {
             out.extend_from_slice(b"UID ");
             number(out, *uid);
@@ -796,5 +841,38 @@ mod tests {
             .write(o, Charset::default())),
             "* 3 FETCH (UID 7 BODY[1.2.HEADER.FIELDS (From To)]<0> {11}\r\nFrom: a\r\n\r\n)\r\n"
         );
+    }
+
+    #[test]
+    fn a_fetch_written_item_by_item_is_the_same_response() {
+        let whole = line(|o| {
+            Data::Fetch {
+                seq: 12,
+                items: &[
+                    FetchAttr::Uid(4_294_967_295),
+                    FetchAttr::Flags(&["\\Seen", "$Junk"]),
+                    FetchAttr::ModSeq(9),
+                ],
+            }
+            .write(o, Charset::default());
+        });
+        let streamed = line(|o| {
+            let mut response = FetchWriter::start(o, 12, Charset::default());
+            response.attr(&FetchAttr::Uid(4_294_967_295));
+            response.flags(["\\Seen", "$Junk"]);
+            response.attr(&FetchAttr::ModSeq(9));
+            response.finish();
+        });
+        assert_eq!(streamed, whole);
+        assert_eq!(
+            streamed,
+            "* 12 FETCH (UID 4294967295 FLAGS (\\Seen $Junk) MODSEQ (9))\r\n"
+        );
+        let bare = line(|o| {
+            let mut response = FetchWriter::start(o, 1, Charset::default());
+            response.flags([]);
+            response.finish();
+        });
+        assert_eq!(bare, "* 1 FETCH (FLAGS ())\r\n");
     }
 }

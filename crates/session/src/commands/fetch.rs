@@ -307,11 +307,15 @@ impl Session {
                 .collect::<CommandResult<_>>()?,
             None => Vec::new(),
         };
-        let mut attrs: Vec<FetchAttr<'_>> = Vec::with_capacity(items.len() + 1);
+        let mut response = out.fetch(seq, self.charset());
+        let flags = || flag_names(view, message, !self.rev2);
         for (index, item) in items.iter().enumerate() {
             let value = computed.get(index).unwrap_or(&Computed::None);
             let attr = match (item, value) {
-                (FetchItem::Flags, _) => FetchAttr::Flags(flag_names(view, message, !self.rev2)),
+                (FetchItem::Flags, _) => {
+                    response.flags(flags());
+                    continue;
+                }
                 (FetchItem::Uid, _) => FetchAttr::Uid(message.uid.get()),
                 (FetchItem::InternalDate, _) => match &loaded.meta {
                     Some(meta) => FetchAttr::InternalDate(DateTime {
@@ -367,22 +371,22 @@ impl Session {
                 }
                 _ => continue,
             };
-            attrs.push(attr);
+            response.attr(&attr);
         }
         if flags_changed && !items.contains(&FetchItem::Flags) {
-            attrs.push(FetchAttr::Flags(flag_names(view, message, !self.rev2)));
+            response.flags(flags());
         }
         if flags_changed && self.condstore {
             // The implicit `\Seen` is a flag change like any other: once CONDSTORE is on,
             // its FETCH carries the UID and the new MODSEQ (RFC 7162 3.1, 3.2.4).
             if !items.contains(&FetchItem::Uid) {
-                attrs.push(FetchAttr::Uid(message.uid.get()));
+                response.attr(&FetchAttr::Uid(message.uid.get()));
             }
             if !items.contains(&FetchItem::ModSeq) {
-                attrs.push(FetchAttr::ModSeq(message.modseq.get()));
+                response.attr(&FetchAttr::ModSeq(message.modseq.get()));
             }
         }
-        out.data(&Data::Fetch { seq, items: &attrs }, self.charset());
+        response.finish();
         Ok(())
     }
 }

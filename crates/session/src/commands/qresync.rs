@@ -246,9 +246,10 @@ impl Session {
             if message.modseq.get() <= params.modseq {
                 continue;
             }
+            let names: Vec<&str> = flag_names(view, message, !self.rev2).collect();
             let items = [
                 FetchAttr::Uid(message.uid.get()),
-                FetchAttr::Flags(flag_names(view, message, !self.rev2)),
+                FetchAttr::Flags(&names),
                 FetchAttr::ModSeq(message.modseq.get()),
             ];
             out.data(&Data::Fetch { seq, items: &items }, charset);

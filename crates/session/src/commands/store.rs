@@ -112,12 +112,14 @@ impl Session {
                 let Some((seq, message)) = view.numbered(*uid) else {
                     continue;
                 };
+                let names: Option<Vec<&str>> =
+                    (!silent).then(|| flag_names(view, message, !self.rev2).collect());
                 let mut items = Vec::with_capacity(3);
                 if by_uid || self.condstore {
                     items.push(FetchAttr::Uid(uid.get()));
                 }
-                if !silent {
-                    items.push(FetchAttr::Flags(flag_names(view, message, !self.rev2)));
+                if let Some(names) = &names {
+                    items.push(FetchAttr::Flags(names));
                 }
                 if self.condstore {
                     items.push(FetchAttr::ModSeq(message.modseq.get()));

@@ -11,7 +11,7 @@ use portcullis_mime::{
     Address, ContentType, Envelope, MessageSummary, Part, PartKind, merge_continuations,
 };
 
-use super::strings::{Charset, nstring, string};
+use super::strings::{Charset, NString, nstring, read_nstring, string};
 
 /// `envelope` of a message whose header could not be parsed (every field NIL).
 const EMPTY_ENVELOPE: &[u8] = b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -41,6 +41,20 @@ pub fn envelope(out: &mut Vec<u8>, envelope: &Envelope, charset: Charset) {
     out.push(b' ');
     nstring(out, envelope.message_id.as_deref(), charset);
     out.push(b')');
+}
+
+/// Bytes that are not an ENVELOPE as [`envelope`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAnEnvelope;
+
+/// The SUBJECT of an ENVELOPE that [`envelope`] wrote for a session without UTF8=ACCEPT
+/// (the fetch cache's form), read back as the header's bytes; `None` when it has none.
+pub fn envelope_subject(wire: &[u8]) -> Result<NString<'_>, NotAnEnvelope> {
+    let fields = wire.strip_prefix(b"(").ok_or(NotAnEnvelope)?;
+    let (_date, rest) = read_nstring(fields).ok_or(NotAnEnvelope)?;
+    let rest = rest.strip_prefix(b" ").ok_or(NotAnEnvelope)?;
+    let (subject, _) = read_nstring(rest).ok_or(NotAnEnvelope)?;
+    Ok(subject)
 }
 
 fn address_list(out: &mut Vec<u8>, addresses: &[Address], charset: Charset) {

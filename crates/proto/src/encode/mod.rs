@@ -5,8 +5,8 @@
 mod body;
 mod strings;
 
-pub use body::{body_structure, envelope};
-pub use strings::{Charset, astring, literal, mailbox, nstring, string};
+pub use body::{NotAnEnvelope, body_structure, envelope, envelope_subject};
+pub use strings::{Charset, NString, astring, literal, mailbox, nstring, read_nstring, string};
 
 use portcullis_mime::{Envelope, MessageSummary};
 
@@ -738,6 +738,39 @@ mod tests {
         let mut out = Vec::new();
         f(&mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn an_envelope_subject_reads_back_from_the_wire_form() {
+        let dates: [Option<&[u8]>; 3] = [
+            None,
+            Some(b"Tue, 1 Jul 2003 10:52:37 +0200"),
+            Some(b"\"odd\""),
+        ];
+        let subjects: [Option<&[u8]>; 5] = [
+            None,
+            Some(b"Re: \"quoted\" \\ back"),
+            Some(b"=?utf-8?q?caf=C3=A9?="),
+            Some("8-bit café".as_bytes()),
+            Some(b"folded\r\n line"),
+        ];
+        for date in dates {
+            for subject in subjects {
+                let envelope = Envelope {
+                    date: date.map(<[u8]>::to_vec),
+                    subject: subject.map(<[u8]>::to_vec),
+                    ..Envelope::default()
+                };
+                let mut wire = Vec::new();
+                body::envelope(&mut wire, &envelope, Charset::default());
+                assert_eq!(
+                    envelope_subject(&wire).map(|s| s.map(std::borrow::Cow::into_owned)),
+                    Ok(subject.map(<[u8]>::to_vec))
+                );
+            }
+        }
+        assert_eq!(envelope_subject(b"NIL"), Err(NotAnEnvelope));
+        assert_eq!(envelope_subject(b"(NIL)"), Err(NotAnEnvelope));
     }
 
     #[test]

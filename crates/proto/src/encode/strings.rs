@@ -1,5 +1,7 @@
 //! String forms on the wire: atom, quoted or literal — the shortest form that is exact.
 
+use std::borrow::Cow;
+
 /// How strings may be written in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Charset {
@@ -50,6 +52,51 @@ pub fn nstring(out: &mut Vec<u8>, bytes: Option<&[u8]>, charset: Charset) {
         Some(bytes) => string(out, bytes, charset),
         None => out.extend_from_slice(b"NIL"),
     }
+}
+
+/// An `nstring`'s value: `None` for NIL.
+pub type NString<'a> = Option<Cow<'a, [u8]>>;
+
+/// Reads back one `nstring` as [`nstring`] writes it — `NIL`, a quoted string or a literal —
+/// from the start of `input`: the string (`None` for NIL) and what follows it; `None` when
+/// `input` does not start with one. For values stored in wire form (the fetch cache's
+/// ENVELOPE) that a server-side check needs as bytes again.
+pub fn read_nstring(input: &[u8]) -> Option<(NString<'_>, &[u8])> {
+    if let Some(rest) = input.strip_prefix(b"NIL") {
+        return Some((None, rest));
+    }
+    if let Some(quoted) = input.strip_prefix(b"\"") {
+        let mut value = Vec::new();
+        let mut escaped = false;
+        for (i, &b) in quoted.iter().enumerate() {
+            match (escaped, b) {
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    let rest = quoted.get(i + 1..)?;
+                    // Unescaped strings are borrowed as they are.
+                    let value = if value.len() == i {
+                        Cow::Borrowed(quoted.get(..i)?)
+                    } else {
+                        Cow::Owned(value)
+                    };
+                    return Some((Some(value), rest));
+                }
+                _ => {
+                    escaped = false;
+                    value.push(b);
+                }
+            }
+        }
+        return None;
+    }
+    let announced = input.strip_prefix(b"{")?;
+    let close = announced.iter().position(|&b| b == b'}')?;
+    let len: usize = std::str::from_utf8(announced.get(..close)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let data = announced.get(close + 1..)?.strip_prefix(b"\r\n")?;
+    Some((Some(Cow::Borrowed(data.get(..len)?)), data.get(len..)?))
 }
 
 fn is_atom_char(b: u8) -> bool {
@@ -104,6 +151,41 @@ mod tests {
         assert_eq!(written(|o| string(o, "é".as_bytes(), UTF8)), "\"é\"");
         assert_eq!(written(|o| string(o, b"\xff", UTF8)), "{1}\r\n\u{fffd}");
         assert_eq!(written(|o| nstring(o, None, ASCII)), "NIL");
+    }
+
+    #[test]
+    fn nstrings_read_back_as_written() {
+        let long = vec![b'x'; MAX_QUOTED + 1];
+        let values: [Option<&[u8]>; 8] = [
+            None,
+            Some(b""),
+            Some(b"plain"),
+            Some(b"a \"b\" \\c"),
+            Some(b"two\r\nlines"),
+            Some("é 8-bit".as_bytes()),
+            Some(b"NIL"),
+            Some(&long),
+        ];
+        for value in values {
+            let mut out = Vec::new();
+            nstring(&mut out, value, ASCII);
+            out.extend_from_slice(b" rest");
+            let Some((read, rest)) = read_nstring(&out) else {
+                panic!("unreadable: {}", String::from_utf8_lossy(&out));
+            };
+            assert_eq!(read.as_deref(), value, "{}", String::from_utf8_lossy(&out));
+            assert_eq!(rest, b" rest");
+        }
+        for bad in [
+            &b""[..],
+            b"\"open",
+            b"{5}\r\nabc",
+            b"{x}\r\n",
+            b"{3}abc",
+            b"atom",
+        ] {
+            assert_eq!(read_nstring(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

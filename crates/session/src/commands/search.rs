@@ -11,11 +11,15 @@
 use bytes::Bytes;
 use portcullis_mime::{MessageSummary, fold};
 use portcullis_proto::command::{DateRelation, FlagArg, SearchKey, SearchReturn};
-use portcullis_proto::encode::{Code, Data, ESearchItem, sequence_set};
+use portcullis_proto::encode::{
+    Code, Data, ESearchItem, NString, NotAnEnvelope, envelope_subject, sequence_set,
+};
 use portcullis_proto::{Date, SequenceSet, Tag};
-use portcullis_store::{FlagSet, Keyword, MessageMeta, ModSeq, SystemFlag, TextScope, Uid};
+use portcullis_store::{
+    FlagSet, Keyword, MessageMeta, ModSeq, StoreError, SystemFlag, TextScope, Uid,
+};
 
-use crate::commands::batch::{BATCH, ReadAhead, Wanted};
+use crate::commands::batch::{BATCH, Batch, ReadAhead, Wanted};
 use crate::error::{CommandResult, Refusal};
 use crate::output::Output;
 use crate::session::{Done, Session, searches_modseq};
@@ -25,8 +29,11 @@ use crate::view::ViewMessage;
 #[derive(Debug, Clone, Copy, Default)]
 struct Needs {
     meta: bool,
-    /// The stored parse (SUBJECT and the sent date are in its envelope).
+    /// The stored parse (the sent date is in its envelope; header keys need its offsets).
     summary: bool,
+    /// The envelope's SUBJECT, from the fetch cache's wire ENVELOPE unless the stored parse
+    /// is read anyway.
+    subject: bool,
     /// The header block's bytes (HEADER, FROM, TO ...).
     head: bool,
     /// The whole bytes (BODY, TEXT).
@@ -34,9 +41,11 @@ struct Needs {
 }
 
 /// Whether a HEADER key is SUBJECT, which RFC 9051 6.4.4 defines on the envelope ("the
-/// envelope structure's SUBJECT field"): answered from the stored parse, without reading
-/// the message (profiled: the header blocks' reads were most of a SUBJECT search after a
-/// restart).
+/// envelope structure's SUBJECT field"): answered without reading the message (profiled:
+/// the header blocks' reads were most of a SUBJECT search after a restart), from the
+/// ENVELOPE the fetch cache keeps in wire form — a dense file that clients' ENVELOPE
+/// fetches keep in memory, where the stored parses lie between the message bytes (a
+/// SUBJECT search right after a restart and an ENVELOPE fetch read 2,000 of them from disk).
 fn is_subject(field: &[u8]) -> bool {
     field.eq_ignore_ascii_case(b"SUBJECT")
 }
@@ -56,7 +65,7 @@ fn needs(key: &SearchKey, acc: &mut Needs) {
         | SearchKey::Younger(_) => {
             acc.meta = true;
         }
-        SearchKey::Header(field, _) if is_subject(field) => acc.summary = true,
+        SearchKey::Header(field, _) if is_subject(field) => acc.subject = true,
         SearchKey::Header(..) => {
             acc.summary = true;
             acc.head = true;
@@ -84,6 +93,8 @@ struct Candidate<'a> {
     recent: bool,
     meta: Option<&'a MessageMeta>,
     summary: Option<&'a MessageSummary>,
+    /// The envelope's SUBJECT (encoded words as written), when a key needs it.
+    subject: Option<&'a [u8]>,
     /// The bytes: whole, or only the header block when no key looks past it.
     raw: Option<&'a Bytes>,
     exists: u32,
@@ -177,7 +188,7 @@ impl Candidate<'_> {
 
     /// SUBJECT: an empty value matches every message with a subject.
     fn subject_contains(&self, value: &str) -> bool {
-        let Some(subject) = self.summary.and_then(|s| s.envelope.subject.as_deref()) else {
+        let Some(subject) = self.subject else {
             return false;
         };
         value.is_empty() || fold(&portcullis_mime::decode_header_value(subject)).contains(value)
@@ -412,6 +423,7 @@ impl Session {
         let wanted = Wanted {
             meta: need.meta,
             summary: need.summary,
+            wire: need.subject && !need.summary,
             ..Wanted::default()
         };
         let batches: Vec<&[(u32, ViewMessage<'_>)]> = indexed.chunks(BATCH).collect();
@@ -424,6 +436,7 @@ impl Session {
         );
         for batch in batches {
             let read = reader.next().await?;
+            let subjects = wire_subjects(&read)?;
             let size_of = |&(_, message): &(u32, ViewMessage<'_>)| {
                 read.meta(message.uid).map_or(0, |meta| meta.size)
             };
@@ -444,6 +457,13 @@ impl Session {
                 };
                 for &(seq, message) in run {
                     let summary = read.summary(message.uid);
+                    let subject = match summary {
+                        Some(summary) => summary.envelope.subject.as_deref(),
+                        None => subjects
+                            .binary_search_by_key(&message.uid, |(u, _)| *u)
+                            .ok()
+                            .and_then(|i| subjects[i].1.as_deref()),
+                    };
                     let raw = raws
                         .binary_search_by_key(&message.uid, |(u, _)| *u)
                         .ok()
@@ -455,6 +475,7 @@ impl Session {
                         recent: !self.rev2 && view.is_recent(message.uid),
                         meta: read.meta(message.uid),
                         summary,
+                        subject,
                         raw,
                         exists,
                         largest_uid,
@@ -468,6 +489,19 @@ impl Session {
         }
         Ok(matched)
     }
+}
+
+/// The SUBJECT of each message whose wire ENVELOPE was read, ascending by UID.
+fn wire_subjects(read: &Batch) -> CommandResult<Vec<(Uid, NString<'_>)>> {
+    read.wires
+        .iter()
+        .map(|(uid, wire)| match envelope_subject(&wire.envelope) {
+            Ok(subject) => Ok((*uid, subject)),
+            Err(NotAnEnvelope) => Err(Refusal::from(StoreError::Backend(format!(
+                "the cached ENVELOPE of UID {uid} is malformed"
+            )))),
+        })
+        .collect()
 }
 
 /// Most message bytes one read of a text search brings in at once.

@@ -36,6 +36,10 @@ pub(crate) fn serve(settings: Settings) -> anyhow::Result<()> {
         );
         // Commits by `portcullis deliver` and other commands wake this server's sessions.
         store.listen_for_peers()?;
+        // Before the first write: a WAL left by the last run is slow to write over.
+        if let Err(error) = store.truncate_logs().await {
+            tracing::warn!(%error, "cannot cut the write-ahead logs at start");
+        }
         if fresh && settings.mode == Mode::Development {
             create_demo_account(store.as_ref()).await?;
         }

@@ -193,6 +193,22 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Checkpoints the write-ahead logs in full and cuts them to nothing (see
+    /// `checkpointer::truncate` for why). For the serving process as it starts: another
+    /// process's open transaction (`portcullis deliver`) is not waited for, and what it
+    /// keeps is cut at a later checkpoint.
+    pub async fn truncate_logs(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let cache = path.with_file_name(cache::FILE);
+        let cut = tokio::task::spawn_blocking(move || checkpointer::truncate(&path, &cache))
+            .await
+            .map_err(|error| StoreError::Backend(format!("WAL truncation failed: {error}")))??;
+        if !cut {
+            tracing::info!("another process is using the WAL; it is cut at a later checkpoint");
+        }
+        Ok(())
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -656,3 +656,31 @@ async fn the_checkpointer_copies_commits_into_the_database_file() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_write_ahead_logs_are_cut_to_nothing_and_the_data_stays() {
+    let (store, dir) = open();
+    let (_, inbox) = account_with_inbox(&store).await;
+    store.append(inbox, vec![message(1)]).await.unwrap();
+    let wal_size = |file: &str| {
+        std::fs::metadata(dir.path().join(format!("{file}-wal")))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    assert!(wal_size("index.sqlite") > 0);
+    assert!(wal_size("cache.sqlite") > 0);
+    store.truncate_logs().await.unwrap();
+    assert_eq!(wal_size("index.sqlite"), 0);
+    assert_eq!(wal_size("cache.sqlite"), 0);
+    // Written again from the start, and nothing lost.
+    store.append(inbox, vec![message(2)]).await.unwrap();
+    assert!(wal_size("index.sqlite") > 0);
+    let conn = side_connection(&store);
+    assert_eq!(count(&conn, "SELECT count(*) FROM messages"), 2);
+    drop(store);
+    let reopened = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(
+        count(&side_connection(&reopened), "SELECT count(*) FROM messages"),
+        2
+    );
+}

@@ -3,7 +3,10 @@
 //! durability decides what that OK means.
 //!
 //! Timed: from the moment every connection is logged in, with its mailbox freshly created
-//! and its messages generated, to the last OK. Checked afterwards: every APPEND was OK,
+//! and its messages generated, to the last OK. Checked once every connection is done (a
+//! connection that finished early must not verify and delete its mailbox while the others
+//! still append: for a server with one writer, that DELETE of M messages lands inside
+//! their timed APPENDs): every APPEND was OK,
 //! APPENDUID (when sent) gives increasing UIDs, SELECT shows M messages, `UID FETCH 1:*
 //! (UID RFC822.SIZE)` gives the same UIDs and sizes, and three random messages come back
 //! byte for byte. The mailboxes are deleted at the end.
@@ -129,9 +132,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
     let mut out = Outcome::default();
     let n = usize::try_from(opts.connections.max(1)).unwrap_or(1);
     let barrier = Arc::new(Barrier::new(n + 1));
+    let appended = Arc::new(Barrier::new(n));
     let mut tasks = Vec::new();
     for c in 0..opts.connections.max(1) {
         let (ctx, barrier, opts) = (ctx.clone(), barrier.clone(), opts.clone());
+        let appended = appended.clone();
         tasks.push(tokio::spawn(async move {
             let mut checks = Checks::default();
             let prepared = prepare(&ctx, c, &opts).await;
@@ -140,6 +145,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
                 Ok(w) => w,
                 Err(e) => {
                     checks.fail(format!("connection {c}: preparing: {e:#}"));
+                    appended.wait().await;
                     return (checks, Vec::new(), 0u64, None);
                 }
             };
@@ -147,6 +153,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
             let mut uids = Vec::with_capacity(w.messages.len());
             let mut bytes = 0u64;
             let mut last = None;
+            let mut failed = false;
             for k in 0..w.messages.len() {
                 let Some(m) = w.messages.get(k) else { break };
                 let t = Instant::now();
@@ -166,10 +173,15 @@ pub(crate) async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<Outcome> {
                     }
                     Err(e) => {
                         checks.fail(format!("connection {c}: APPEND {k}: {e:#}"));
-                        return (checks, latencies, bytes, None);
+                        failed = true;
+                        break;
                     }
                 }
                 last = Some(Instant::now());
+            }
+            appended.wait().await;
+            if failed {
+                return (checks, latencies, bytes, None);
             }
             if let Err(e) = verify(&ctx, &mut w, &uids, c, &mut checks).await {
                 checks.fail(format!("connection {c}: verifying: {e:#}"));

@@ -285,7 +285,12 @@ impl SqliteStore {
             }
             loop {
                 let before = self.commit_count();
-                match self.index_batch().await {
+                let batch = self.index_batch().await;
+                let after = self.commit_count();
+                // The batch's own commit is no other writer's: an idle server must not take
+                // it for one and index (an empty transaction) again at every tick.
+                seen = Some(after);
+                match batch {
                     Ok((0, 0)) => {
                         dirty = false;
                         break;
@@ -298,8 +303,6 @@ impl SqliteStore {
                         break;
                     }
                 }
-                let after = self.commit_count();
-                seen = Some(after);
                 // One commit is the batch's own; more were other writers'.
                 if after > before + 1 && backlog < INDEX_BACKLOG {
                     break;

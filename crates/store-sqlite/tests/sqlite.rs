@@ -684,3 +684,18 @@ async fn the_write_ahead_logs_are_cut_to_nothing_and_the_data_stays() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_indexer_leaves_the_writer_alone() {
+    let (store, _dir) = open();
+    let store = Arc::new(store);
+    let (_, inbox) = account_with_inbox(&store).await;
+    store.append(inbox, vec![message(1)]).await.unwrap();
+    let indexer = tokio::spawn(Arc::clone(&store).run_indexer());
+    // Quiet for a while: the message is indexed, then nothing is left to do.
+    tokio::time::sleep(portcullis_store_sqlite::INDEX_QUIET * 6).await;
+    let settled = store.commit_count();
+    tokio::time::sleep(portcullis_store_sqlite::INDEX_QUIET * 10).await;
+    assert_eq!(store.commit_count(), settled, "the indexer kept committing");
+    indexer.abort();
+}

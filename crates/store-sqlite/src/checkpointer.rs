@@ -72,8 +72,9 @@ impl Drop for Checkpointer {
 }
 
 /// Checkpoints the database at `path` and the fetch cache at `cache` in full and cuts both
-/// WAL files to nothing, on a connection of its own; `false` when another connection kept
-/// some of it (nothing is waited for: it is done once the next checkpoint resets the WAL).
+/// WAL files to nothing, on a connection of its own; `false` when another connection held
+/// part of a WAL (nothing is waited for: that WAL then stays as it was, only slower to
+/// write over).
 ///
 /// Why: after a checkpoint SQLite writes the WAL again from its start, over the bytes of
 /// the pass before. A WAL left by the last run that is no longer in memory is read back
@@ -81,8 +82,8 @@ impl Drop for Checkpointer {
 /// header: not aligned to pages), which cost the writer about 1.7 times the CPU per APPEND
 /// until the file had been rewritten (profiled: ext4's `block_write_begin` and
 /// `block_commit_write`; `append 8 200` after a restart with the page cache dropped:
-/// 1,568–2,209 messages/s and 56–66 ticks of writer CPU with the WAL kept, 2,648–3,382 and
-/// 34–39 with it cut first). A WAL that starts empty is written as it grows.
+/// 56–66 ticks of writer CPU per run with the WAL kept, 34–50 with it cut). A WAL that
+/// starts empty is written as it grows.
 pub(crate) fn truncate(path: &Path, cache: &Path) -> DbResult<bool> {
     let conn = Connection::open(path)?;
     crate::cache::attach(&conn, cache)?;

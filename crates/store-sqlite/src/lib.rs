@@ -195,8 +195,8 @@ impl SqliteStore {
 
     /// Checkpoints the write-ahead logs in full and cuts them to nothing (see
     /// `checkpointer::truncate` for why). For the serving process as it starts: another
-    /// process's open transaction (`portcullis deliver`) is not waited for, and what it
-    /// keeps is cut at a later checkpoint.
+    /// process's open transaction (`portcullis deliver`) is not waited for; the WAL it
+    /// holds is then left as it is.
     pub async fn truncate_logs(&self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let cache = path.with_file_name(cache::FILE);
@@ -204,7 +204,7 @@ impl SqliteStore {
             .await
             .map_err(|error| StoreError::Backend(format!("WAL truncation failed: {error}")))??;
         if !cut {
-            tracing::info!("another process is using the WAL; it is cut at a later checkpoint");
+            tracing::info!("another process is using the WAL; it was left as it is");
         }
         Ok(())
     }

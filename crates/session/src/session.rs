@@ -599,12 +599,13 @@ impl Session {
         }
         for uid in &events.flag_changes {
             if let Some((seq, message)) = view.numbered(*uid) {
-                let names: Vec<&str> = flag_names(view, message, !self.rev2).collect();
-                let mut items = vec![FetchAttr::Uid(uid.get()), FetchAttr::Flags(&names)];
+                let mut response = out.fetch(seq, charset);
+                response.attr(&FetchAttr::Uid(uid.get()));
+                response.flags(flag_names(view, message, !self.rev2));
                 if condstore {
-                    items.push(FetchAttr::ModSeq(message.modseq.get()));
+                    response.attr(&FetchAttr::ModSeq(message.modseq.get()));
                 }
-                out.data(&Data::Fetch { seq, items: &items }, charset);
+                response.finish();
             }
         }
         Ok(())

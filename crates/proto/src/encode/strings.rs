@@ -66,28 +66,30 @@ pub fn read_nstring(input: &[u8]) -> Option<(NString<'_>, &[u8])> {
         return Some((None, rest));
     }
     if let Some(quoted) = input.strip_prefix(b"\"") {
-        let mut value = Vec::new();
         let mut escaped = false;
-        for (i, &b) in quoted.iter().enumerate() {
-            match (escaped, b) {
-                (false, b'\\') => escaped = true,
-                (false, b'"') => {
-                    let rest = quoted.get(i + 1..)?;
-                    // Unescaped strings are borrowed as they are.
-                    let value = if value.len() == i {
-                        Cow::Borrowed(quoted.get(..i)?)
-                    } else {
-                        Cow::Owned(value)
-                    };
-                    return Some((Some(value), rest));
-                }
-                _ => {
-                    escaped = false;
-                    value.push(b);
-                }
-            }
-        }
-        return None;
+        let close = quoted.iter().position(|&b| {
+            let closes = !escaped && b == b'"';
+            escaped = !escaped && b == b'\\';
+            closes
+        })?;
+        let raw = quoted.get(..close)?;
+        // Strings without escapes (nearly all) are borrowed as they are.
+        let value = if raw.contains(&b'\\') {
+            let mut escaped = false;
+            Cow::Owned(
+                raw.iter()
+                    .copied()
+                    .filter(|&b| {
+                        let keep = escaped || b != b'\\';
+                        escaped = !escaped && b == b'\\';
+                        keep
+                    })
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(raw)
+        };
+        return Some((Some(value), quoted.get(close + 1..)?));
     }
     let announced = input.strip_prefix(b"{")?;
     let close = announced.iter().position(|&b| b == b'}')?;

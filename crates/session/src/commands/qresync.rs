@@ -246,13 +246,11 @@ impl Session {
             if message.modseq.get() <= params.modseq {
                 continue;
             }
-            let names: Vec<&str> = flag_names(view, message, !self.rev2).collect();
-            let items = [
-                FetchAttr::Uid(message.uid.get()),
-                FetchAttr::Flags(&names),
-                FetchAttr::ModSeq(message.modseq.get()),
-            ];
-            out.data(&Data::Fetch { seq, items: &items }, charset);
+            let mut response = out.fetch(seq, charset);
+            response.attr(&FetchAttr::Uid(message.uid.get()));
+            response.flags(flag_names(view, message, !self.rev2));
+            response.attr(&FetchAttr::ModSeq(message.modseq.get()));
+            response.finish();
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 
 use portcullis_proto::SequenceSet;
 use portcullis_proto::command::{FlagArg, StoreOperation};
-use portcullis_proto::encode::{Code, Data, FetchAttr, sequence_set};
+use portcullis_proto::encode::{Code, FetchAttr, sequence_set};
 use portcullis_store::{FlagOperation, MessageFlags, ModSeq, Uid};
 
 use crate::commands::flag_set;
@@ -112,19 +112,17 @@ impl Session {
                 let Some((seq, message)) = view.numbered(*uid) else {
                     continue;
                 };
-                let names: Option<Vec<&str>> =
-                    (!silent).then(|| flag_names(view, message, !self.rev2).collect());
-                let mut items = Vec::with_capacity(3);
+                let mut response = out.fetch(seq, self.charset());
                 if by_uid || self.condstore {
-                    items.push(FetchAttr::Uid(uid.get()));
+                    response.attr(&FetchAttr::Uid(uid.get()));
                 }
-                if let Some(names) = &names {
-                    items.push(FetchAttr::Flags(names));
+                if !silent {
+                    response.flags(flag_names(view, message, !self.rev2));
                 }
                 if self.condstore {
-                    items.push(FetchAttr::ModSeq(message.modseq.get()));
+                    response.attr(&FetchAttr::ModSeq(message.modseq.get()));
                 }
-                out.data(&Data::Fetch { seq, items: &items }, self.charset());
+                response.finish();
             }
         }
         if !update.modified.is_empty() {
